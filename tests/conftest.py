@@ -1,0 +1,46 @@
+"""Fixtures that render variants of the template once per test session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.project import REPO_ROOT, RenderedProject
+
+Render = Callable[..., RenderedProject]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point pytest-copie at this repository wherever pytest was started."""
+    config.option.template = str(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def render(copie_session: object) -> Render:
+    """Return a function that renders a variant from answers, once per session.
+
+    Answers left out take the questionnaire's defaults. The same answers return
+    the same rendered project, so tests of one variant share its virtual
+    environment.
+    """
+    projects: dict[str, RenderedProject] = {}
+
+    def render_variant(**answers: object) -> RenderedProject:
+        key = json.dumps(answers, sort_keys=True)
+        if key not in projects:
+            result = copie_session.copy(extra_answers=answers)  # type: ignore[attr-defined]
+            assert result.exception is None, f"render failed: {result.exception!r}"
+            projects[key] = RenderedProject.from_render(
+                result.project_dir, result.answers
+            )
+        return projects[key]
+
+    return render_variant
+
+
+@pytest.fixture(scope="session")
+def default_project(render: Render) -> RenderedProject:
+    """Return the default variant, rendered with `--defaults` answers."""
+    return render()

@@ -1,0 +1,80 @@
+"""Rendering the default variant and checking its files."""
+
+from __future__ import annotations
+
+import re
+
+from tests.project import RenderedProject
+
+JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
+EXPECTED_FILES = (
+    ".copier-answers.yml",
+    ".env",
+    ".env.example",
+    ".gitignore",
+    "README.md",
+    "pyproject.toml",
+    "src/my_service/__init__.py",
+    "src/my_service/api/__init__.py",
+    "src/my_service/api/health.py",
+    "src/my_service/cli.py",
+    "src/my_service/db.py",
+    "src/my_service/deps.py",
+    "src/my_service/lifespan.py",
+    "src/my_service/main.py",
+    "src/my_service/py.typed",
+    "src/my_service/schemas.py",
+    "src/my_service/settings.py",
+    "tests/conftest.py",
+    "tests/test_health.py",
+)
+
+
+def test_default_variant_has_layout(default_project: RenderedProject) -> None:
+    files = default_project.files
+    for expected in EXPECTED_FILES:
+        assert expected in files, f"{expected} missing from {files}"
+
+
+def test_no_jinja_left_in_paths(default_project: RenderedProject) -> None:
+    for relpath in default_project.files:
+        assert not JINJA_MARKERS.search(relpath), relpath
+        assert not relpath.endswith(".jinja"), relpath
+
+
+def test_no_jinja_left_in_contents(default_project: RenderedProject) -> None:
+    for relpath in default_project.files:
+        text = (default_project.path / relpath).read_text(encoding="utf-8")
+        match = JINJA_MARKERS.search(text)
+        assert match is None, f"{relpath}: {text[max(match.start() - 80, 0) :][:160]!r}"
+
+
+def test_text_files_end_with_one_newline(default_project: RenderedProject) -> None:
+    for relpath in default_project.files:
+        data = (default_project.path / relpath).read_bytes()
+        if not data:
+            continue
+        assert data.endswith(b"\n"), f"{relpath} does not end with a newline"
+        assert not data.endswith(b"\n\n"), f"{relpath} ends with a blank line"
+        assert b"\r\n" not in data, f"{relpath} has CRLF line endings"
+
+
+def test_ruff_check_passes(default_project: RenderedProject) -> None:
+    result = default_project.tool("ruff", "check", ".")
+    assert result.returncode == 0, result.describe()
+
+
+def test_ruff_format_check_passes(default_project: RenderedProject) -> None:
+    result = default_project.tool("ruff", "format", "--check", "--diff", ".")
+    assert result.returncode == 0, result.describe()
+
+
+def test_mypy_strict_passes(default_project: RenderedProject) -> None:
+    result = default_project.tool("mypy")
+    assert result.returncode == 0, result.describe()
+
+
+def test_generated_suite_passes(default_project: RenderedProject) -> None:
+    result = default_project.tool("pytest", "-q", "-p", "no:cacheprovider")
+    assert result.returncode == 0, result.describe()
+    assert " passed" in result.output, result.describe()
