@@ -6,7 +6,8 @@ import re
 
 from tests.project import RenderedProject
 
-JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
+# `${{ ... }}` is a GitHub Actions expression, not Jinja.
+JINJA_MARKERS = re.compile(r"(?<!\$)\{\{|\{%|\{#")
 EXPECTED_FILES = (
     ".copier-answers.yml",
     ".env",
