@@ -251,6 +251,7 @@ def test_kit_files_follow_answers(render: Render, name: str) -> None:
     for path in ("Dockerfile", ".dockerignore", "compose.yaml"):
         assert path in project.files, f"{path} missing from {project.files}"
     assert f"src/{package}/healthcheck.py" in project.files, project.files
+    assert "tests/test_healthcheck.py" in project.files, project.files
     assert ".gitattributes" in project.files, project.files
     assert ".pre-commit-config.yaml" in project.files, project.files
     has_github = ".github/workflows/ci.yml" in project.files
@@ -270,6 +271,7 @@ def test_no_kit_without_docker_and_ci(render: Render) -> None:
         ".github/workflows/ci.yml",
         ".github/dependabot.yml",
         f"src/{package}/healthcheck.py",
+        "tests/test_healthcheck.py",
     ):
         assert path not in project.files, f"{path} rendered with {WITHOUT_KIT}"
     readme = (project.path / "README.md").read_text(encoding="utf-8")
