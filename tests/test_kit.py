@@ -137,6 +137,13 @@ def venv_tool(name: str, *args: str, cwd: Path) -> CommandResult:
     return CommandResult(command, completed.returncode, completed.stdout)
 
 
+def check_schema(project: RenderedProject, schema: str, relpath: str) -> CommandResult:
+    """Validate a project file against one of check-jsonschema's bundled schemas."""
+    return venv_tool(
+        "check-jsonschema", "--builtin-schema", schema, relpath, cwd=project.path
+    )
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file, resolving anchors and merge keys."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -391,13 +398,7 @@ def test_dockerignore_keeps_build_inputs(render: Render, name: str) -> None:
 @pytest.mark.parametrize("name", ALL_VARIANTS)
 def test_compose_matches_compose_spec(render: Render, name: str) -> None:
     project = kit_project(render, name)
-    result = venv_tool(
-        "check-jsonschema",
-        "--builtin-schema",
-        "vendor.compose-spec",
-        "compose.yaml",
-        cwd=project.path,
-    )
+    result = check_schema(project, "vendor.compose-spec", "compose.yaml")
     assert result.returncode == 0, result.describe()
 
 
@@ -459,9 +460,7 @@ def test_github_files_match_schemas(render: Render, name: str) -> None:
         ("vendor.github-workflows", ".github/workflows/ci.yml"),
         ("vendor.dependabot", ".github/dependabot.yml"),
     ):
-        result = venv_tool(
-            "check-jsonschema", "--builtin-schema", schema, path, cwd=project.path
-        )
+        result = check_schema(project, schema, path)
         assert result.returncode == 0, result.describe()
 
 
@@ -494,13 +493,7 @@ def test_github_workflow_pins_actions(render: Render, name: str) -> None:
 @pytest.mark.parametrize("name", GITLAB_VARIANTS)
 def test_gitlab_ci_matches_schema(render: Render, name: str) -> None:
     project = kit_project(render, name)
-    result = venv_tool(
-        "check-jsonschema",
-        "--builtin-schema",
-        "vendor.gitlab-ci",
-        ".gitlab-ci.yml",
-        cwd=project.path,
-    )
+    result = check_schema(project, "vendor.gitlab-ci", ".gitlab-ci.yml")
     assert result.returncode == 0, result.describe()
     pipeline = load_yaml(project.path / ".gitlab-ci.yml")
     image = pipeline["default"]["image"]
