@@ -54,6 +54,18 @@ GITLAB_VARIANTS = [
     key for key, variant in PAIRWISE.items() if variant["ci"] == "gitlab"
 ]
 CI_VARIANTS = [key for key, variant in PAIRWISE.items() if variant["ci"] != "none"]
+# The CI configuration differs only by CI system and by the PostgreSQL service,
+# so the first variant of each such kind runs its CI commands in the default
+# run. The others, whose commands are checked to be the same, run them under
+# `-m full`, because each costs a virtual environment, mypy and the suite.
+CI_KINDS: dict[tuple[object, bool], str] = {}
+for _key in CI_VARIANTS:
+    _kind = (PAIRWISE[_key]["ci"], PAIRWISE[_key]["database"] == "postgresql")
+    CI_KINDS.setdefault(_kind, _key)
+CI_COMMAND_PARAMS = [
+    pytest.param(key, marks=() if key in CI_KINDS.values() else pytest.mark.full)
+    for key in CI_VARIANTS
+]
 
 KIT_PATHS = (
     "Dockerfile",
@@ -544,6 +556,16 @@ def test_ci_provides_postgresql_when_needed(render: Render, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CI_VARIANTS)
+def test_ci_commands_same_within_kind(render: Render, name: str) -> None:
+    project = kit_project(render, name)
+    answers = project.answers
+    kind = (answers["ci"], answers["database"] == "postgresql")
+    reference = kit_project(render, CI_KINDS[kind])
+    assert ci_commands(project) == ci_commands(reference), CI_KINDS[kind]
+    assert ci_test_database_url(project) == ci_test_database_url(reference)
+
+
+@pytest.mark.parametrize("name", CI_COMMAND_PARAMS)
 def test_ci_commands_pass_locally(render: Render, name: str) -> None:
     project = kit_project(render, name)
     # Syncing first lets a variant for a newer Python run on this interpreter.
