@@ -38,6 +38,7 @@ UV_BIN = Path(uv.find_uv_bin()).parent
 MAX_LINE_LENGTH = 88
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?")
+COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?::\?[^}]*)?\}")
 POSTGRES_ADMIN = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
 
 # Pairwise variants by a short id: their number in the set, then the answers
@@ -577,6 +578,39 @@ def test_ci_commands_pass_locally(render: Render, name: str) -> None:
         for step, command in ci_commands(project):
             result = project.run(["bash", "-e", "-c", command], env=env)
             assert result.returncode == 0, f"CI step {step!r}:\n{result.describe()}"
+
+
+def test_container_settings_pass_production_checks(
+    default_project: RenderedProject, tmp_path: Path
+) -> None:
+    # The environment that compose gives the app container: the image's ENV
+    # lines, then compose's `environment` with the values from `.env`.
+    _header, _builder, runtime = dockerfile_stages(default_project)
+    env: dict[str, str] = {}
+    for line in runtime:
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in line.split()[1:])
+    env.pop("PATH")
+    env_file = read_env_file(default_project.path / ".env")
+    services = load_yaml(default_project.path / "compose.yaml")["services"]
+    for name, value in services["app"].get("environment", {}).items():
+        env[name] = COMPOSE_VARIABLE.sub(lambda match: env_file[match[1]], value)
+    assert env["ENVIRONMENT"] == "production", env
+
+    # The image never reads .env, so the check runs in a folder without one.
+    package = default_project.answers["package_name"]
+    python = default_project.path / ".venv" / "bin" / "python"
+    default_project.sync()
+    completed = subprocess.run(
+        [str(python), "-c", f"from {package}.settings import Settings; Settings()"],
+        cwd=tmp_path,
+        env={**env, "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
 
 
 # Pre-commit, .gitattributes, health check
