@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -36,6 +37,35 @@ def default_answers() -> dict[str, object]:
         and isinstance(spec, dict)
         and "{{" not in str(spec.get("default", ""))
     }
+
+
+# Lines that differ between two renders of the same answers: the random secret
+# key, and the template commit, which Copier records in the answers file (with
+# uncommitted template changes it makes a new temporary commit for each copy).
+SECRET_LINE = re.compile(r"^SECRET_KEY=.*$", re.MULTILINE)
+COMMIT_LINE = re.compile(r"^_commit: .*$", re.MULTILINE)
+# Folders that tools and git add to a project, left out of `project_tree`.
+TOOL_FOLDERS = frozenset(
+    {".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"}
+)
+
+
+def project_tree(root: Path, *, masked: bool = True) -> dict[str, str]:
+    """Map each file below `root` to its text, by default masking secret and commit.
+
+    Folders in `TOOL_FOLDERS` are left out, so a project can be compared after
+    `git init` or `uv sync`.
+    """
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not TOOL_FOLDERS.intersection(relative.parts):
+            text = path.read_text(encoding="utf-8")
+            if masked:
+                text = SECRET_LINE.sub("SECRET_KEY=<masked>", text)
+                text = COMMIT_LINE.sub("_commit:", text)
+            files[relative.as_posix()] = text
+    return files
 
 
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,99 @@
+"""The answer migrations that `_migrations` entries in copier.yml run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from extensions import migrations
+from tests.project import REPO_ROOT
+
+ANSWERS = """\
+# Changes here will be overwritten by Copier; use `copier update` to change answers.
+_commit: v1.0.0
+_src_path: gh:example/copier-fastapi
+auth:
+- jwt
+ci: gitlab
+ci_extra: kept
+database: sqlite
+"""
+
+
+@pytest.fixture
+def answers_file(tmp_path: Path) -> Path:
+    path = tmp_path / ".copier-answers.yml"
+    path.write_text(ANSWERS, encoding="utf-8")
+    return path
+
+
+def test_rename_answer_keeps_value_and_layout(answers_file: Path) -> None:
+    assert migrations.rename_answer(answers_file, "ci", "ci_service") is True
+
+    text = answers_file.read_text(encoding="utf-8")
+    assert text == ANSWERS.replace("\nci: gitlab\n", "\nci_service: gitlab\n"), text
+    answers = yaml.safe_load(text)
+    assert answers["ci_extra"] == "kept", "a key that starts like the old one changed"
+    assert "ci" not in answers, text
+
+
+def test_rename_answer_renames_list_answer(answers_file: Path) -> None:
+    assert migrations.rename_answer(answers_file, "auth", "auth_schemes") is True
+
+    answers = yaml.safe_load(answers_file.read_text(encoding="utf-8"))
+    assert answers["auth_schemes"] == ["jwt"], answers
+
+
+def test_rename_answer_without_old_key_changes_nothing(answers_file: Path) -> None:
+    assert migrations.rename_answer(answers_file, "docker", "containers") is False
+    assert answers_file.read_text(encoding="utf-8") == ANSWERS
+
+
+def test_rename_answer_rejects_both_keys(answers_file: Path) -> None:
+    with pytest.raises(
+        migrations.MigrationError, match="records both 'ci' and 'database'"
+    ):
+        migrations.rename_answer(answers_file, "ci", "database")
+    assert answers_file.read_text(encoding="utf-8") == ANSWERS
+
+
+def test_rename_answer_rejects_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / ".copier-answers.yml"
+    with pytest.raises(migrations.MigrationError, match="not found; run the migr"):
+        migrations.rename_answer(missing, "ci", "ci_service")
+
+
+def test_rename_answer_rejects_flow_style(tmp_path: Path) -> None:
+    path = tmp_path / ".copier-answers.yml"
+    path.write_text("{ci: gitlab, database: none}\n", encoding="utf-8")
+    with pytest.raises(migrations.MigrationError, match="rename the key to 'ci_s"):
+        migrations.rename_answer(path, "ci", "ci_service")
+
+
+def test_migration_command_line_exit_codes(answers_file: Path) -> None:
+    script = REPO_ROOT / "extensions" / "migrations.py"
+    command = [sys.executable, str(script), "rename-answer"]
+
+    renamed = subprocess.run(
+        [*command, "ci", "ci_service"],
+        cwd=answers_file.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert renamed.returncode == 0, renamed.stderr
+    assert "Renamed answer 'ci' to 'ci_service'." in renamed.stderr, renamed.stderr
+
+    conflicting = subprocess.run(
+        [*command, "ci_service", "database"],
+        cwd=answers_file.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert conflicting.returncode == 1, conflicting.stderr
+    assert conflicting.stderr.startswith("error: answers file"), conflicting.stderr
