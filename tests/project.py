@@ -68,6 +68,38 @@ def project_tree(root: Path, *, masked: bool = True) -> dict[str, str]:
     return files
 
 
+# A git identity for commits in test repositories, so that no git config is
+# needed or changed.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Update Test",
+    "GIT_AUTHOR_EMAIL": "update-test@example.invalid",
+    "GIT_COMMITTER_NAME": "Update Test",
+    "GIT_COMMITTER_EMAIL": "update-test@example.invalid",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with a test identity and return its output."""
+    completed = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}"
+    )
+    return completed.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    """Stage everything in `cwd` and commit it."""
+    git(cwd, "add", "--all")
+    git(cwd, "commit", "--quiet", "--allow-empty", "--message", message)
+
+
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Build the environment for commands run inside a rendered project.
 

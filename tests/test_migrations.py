@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from extensions import migrations
-from tests.project import REPO_ROOT
+from tests.project import REPO_ROOT, commit_all, git
 
+ANSWERS_NAME = ".copier-answers.yml"
 ANSWERS = """\
 # Changes here will be overwritten by Copier; use `copier update` to change answers.
 _commit: v1.0.0
@@ -26,7 +27,7 @@ database: sqlite
 
 @pytest.fixture
 def answers_file(tmp_path: Path) -> Path:
-    path = tmp_path / ".copier-answers.yml"
+    path = tmp_path / ANSWERS_NAME
     path.write_text(ANSWERS, encoding="utf-8")
     return path
 
@@ -97,3 +98,50 @@ def test_migration_command_line_exit_codes(answers_file: Path) -> None:
     )
     assert conflicting.returncode == 1, conflicting.stderr
     assert conflicting.stderr.startswith("error: answers file"), conflicting.stderr
+
+
+@pytest.fixture
+def project(answers_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return a committed git repository with an answers file and one module."""
+    root = answers_file.parent
+    module = root / "src" / "shop" / "schemas.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("# edited by the user\n", encoding="utf-8")
+    answers_file.write_text(ANSWERS + "package_name: shop\n", encoding="utf-8")
+    git(root, "init", "--quiet")
+    commit_all(root, "Generate the project")
+    monkeypatch.chdir(root)
+    return root
+
+
+def test_move_file_moves_with_git(project: Path, answers_file: Path) -> None:
+    moved = migrations.move_file(
+        answers_file, "src/{package_name}/schemas.py", "src/{package_name}/api/io.py"
+    )
+
+    assert moved is True
+    target = project / "src" / "shop" / "api" / "io.py"
+    assert target.read_text(encoding="utf-8") == "# edited by the user\n"
+    assert not (project / "src" / "shop" / "schemas.py").exists(), "old path kept"
+    status = git(project, "status", "--porcelain")
+    assert "R  src/shop/schemas.py -> src/shop/api/io.py" in status, status
+
+
+def test_move_file_without_old_file_changes_nothing(
+    project: Path, answers_file: Path
+) -> None:
+    assert migrations.move_file(answers_file, "src/gone.py", "src/new.py") is False
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_move_file_rejects_existing_target(project: Path, answers_file: Path) -> None:
+    with pytest.raises(migrations.MigrationError, match="exists already; move or"):
+        migrations.move_file(answers_file, "src/shop/schemas.py", ANSWERS_NAME)
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_move_file_rejects_unknown_placeholder(
+    project: Path, answers_file: Path
+) -> None:
+    with pytest.raises(migrations.MigrationError, match=r"placeholder \{pkg\}"):
+        migrations.move_file(answers_file, "src/{pkg}/schemas.py", "src/a.py")

@@ -6,6 +6,8 @@ becomes v2.0.0. The change touches no file that other template work edits, so
 the tests hold whatever the template renders:
 
 - `README.md` gets a new last line, and a new file `RELEASE.txt` appears;
+- `NOTES.md`, which the test adds to release 1.0.0, moves to `docs/NOTES.md`,
+  with a `_migrations` entry that runs `extensions/migrations.py move-file`;
 - a new question, `release_note`, has a default that `RELEASE.txt` renders;
 - the question `ci` is renamed to `ci_service`, with a `_migrations` entry that
   runs `extensions/migrations.py rename-answer ci ci_service`, and a computed
@@ -16,9 +18,7 @@ Projects are real git repositories, rendered at v1.0.0 and committed.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,23 +29,19 @@ import pytest
 import yaml
 from copier.errors import UserMessageError
 
-from tests.project import REPO_ROOT, RenderedProject, project_tree
+from tests.project import REPO_ROOT, RenderedProject, commit_all, git, project_tree
 from tests.test_secrets import read_secret_key
 
 V1, V2 = "v1.0.0", "v2.0.0"
 RELEASE_LINE = "Release 2.0.0 adds this line."
+# A file of release 1.0.0 that release 2.0.0 moves to docs/NOTES.md.
+NOTES = "# Notes\n\nRelease 1.0.0 writes this file at the root.\n"
 # What a copy of this checkout leaves out: git data, environments and caches
 # anywhere, and build output at the top. None of them is part of a release.
 LOCAL_FOLDERS = frozenset(
     {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 )
 BUILD_OUTPUT = frozenset({"site", "benchmarks/results"})
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Update Test",
-    "GIT_AUTHOR_EMAIL": "update-test@example.invalid",
-    "GIT_COMMITTER_NAME": "Update Test",
-    "GIT_COMMITTER_EMAIL": "update-test@example.invalid",
-}
 # Answers every project starts from: `ci` differs from its default, so that a
 # lost answer shows up after the rename to `ci_service`.
 BASE_ANSWERS: dict[str, Any] = {"project_name": "Update Check", "ci": "gitlab"}
@@ -53,28 +49,6 @@ VARIANTS = {
     "sqlite-jwt": {"database": "sqlite", "auth": ["jwt"]},
     "no-database-no-auth": {"database": "none", "auth": []},
 }
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in `cwd` with a test identity and return its output."""
-    completed = subprocess.run(
-        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
-        cwd=cwd,
-        env={**os.environ, **GIT_ENV},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert completed.returncode == 0, (
-        f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}"
-    )
-    return completed.stdout
-
-
-def commit_all(cwd: Path, message: str) -> None:
-    """Stage everything in `cwd` and commit it."""
-    git(cwd, "add", "--all")
-    git(cwd, "commit", "--quiet", "--allow-empty", "--message", message)
 
 
 def ignore_local_files(folder: str, names: list[str]) -> set[str]:
@@ -111,7 +85,18 @@ def release_two(config: dict[str, Any]) -> dict[str, Any]:
             }
         else:
             changed[key] = value
-    changed["_migrations"] = [*config.get("_migrations", []), migration]
+    move = {
+        "version": V2,
+        "command": [
+            "{{ _copier_python }}",
+            "{{ _copier_conf.src_path }}/extensions/migrations.py",
+            "move-file",
+            "NOTES.md",
+            "docs/NOTES.md",
+        ],
+        "when": "{{ _stage == 'before' }}",
+    }
+    changed["_migrations"] = [*config.get("_migrations", []), migration, move]
     changed["release_note"] = {
         "type": "str",
         "help": "Text of RELEASE.txt",
@@ -125,6 +110,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build a template repository with the releases v1.0.0 and v2.0.0."""
     repo = tmp_path_factory.mktemp("template") / "copier-fastapi"
     shutil.copytree(REPO_ROOT, repo, ignore=ignore_local_files)
+    (repo / "template" / "NOTES.md").write_text(NOTES, encoding="utf-8")
     git(repo, "init", "--quiet")
     commit_all(repo, "Release 1.0.0")
     git(repo, "tag", V1)
@@ -138,6 +124,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "CI service: {{ ci_service }}\nRelease note: {{ release_note }}\n",
         encoding="utf-8",
     )
+    (repo / "template" / "docs").mkdir(exist_ok=True)
+    git(repo, "mv", "template/NOTES.md", "template/docs/NOTES.md")
     copier_yml = repo / "copier.yml"
     config = yaml.safe_load(copier_yml.read_text(encoding="utf-8"))
     copier_yml.write_text(
@@ -304,6 +292,7 @@ def edited(
         ".env": project.env_at_copy + "LOG_LEVEL=DEBUG\n",
         "README.md": (project.path / "README.md").read_text(encoding="utf-8")
         + "\nOur own last line.\n",
+        "NOTES.md": NOTES + "Our own note.\n",
     }
     for name, text in edits.items():
         path = project.path / name
@@ -320,7 +309,7 @@ def test_edits_in_unchanged_files_survive(edited: EditedProject) -> None:
         text = (path / name).read_text(encoding="utf-8")
         assert text == edited.edits[name], f"update changed the user's {name}:\n{text}"
     assert (path / "RELEASE.txt").is_file(), "update did not add RELEASE.txt"
-    status = git(path, "status", "--porcelain", "--", "src", "docs")
+    status = git(path, "status", "--porcelain", "--", "src", "docs/decisions.md")
     assert status == "", f"update touched files the template left alone:\n{status}"
 
 
@@ -331,8 +320,20 @@ def test_conflicting_edit_is_marked_inline(edited: EditedProject) -> None:
         assert f"\n{marker}\n" in readme, f"no {marker!r} in README.md:\n{readme}"
     assert "Our own last line." in readme, f"user's line lost:\n{readme}"
     assert RELEASE_LINE in readme, f"template's line missing:\n{readme}"
-    assert unmerged_paths(path) == {"README.md"}, git(path, "status", "--porcelain")
+    assert unmerged_paths(path) == {"README.md", "docs/NOTES.md"}, git(
+        path, "status", "--porcelain"
+    )
     assert reject_files(path) == [], "update left .rej files"
+
+
+def test_moved_file_keeps_edits(edited: EditedProject) -> None:
+    path = edited.project.path
+    assert not (path / "NOTES.md").exists(), "update kept the old path"
+    # The migration moved the user's file before the merge, which has no
+    # common base for the new path: the user's line shows as a conflict.
+    notes = (path / "docs" / "NOTES.md").read_text(encoding="utf-8")
+    assert "\nOur own note.\n" in notes, f"user's note lost:\n{notes}"
+    assert "Release 1.0.0 writes this file" in notes, notes
 
 
 # Answer changes during update, each from a start that renders the files the
