@@ -5,8 +5,9 @@ with the Python interpreter that runs Copier:
 
     python extensions/migrations.py rename-answer OLD NEW
     python extensions/migrations.py move-file "src/{package_name}/old.py" NEW
+    python extensions/migrations.py add-secret .env SECRET_KEY
 
-Run both in the `before` stage. Copier reloads the answers file after that
+Run the first two in the `before` stage. Copier reloads the answers file after that
 stage, so a renamed question gets the recorded answer instead of its default.
 A file moved with git before the update keeps the user's edits: the update
 merges the template's version of the new path into the user's version.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -25,6 +27,8 @@ from pathlib import Path
 import yaml
 
 DEFAULT_ANSWERS_FILE = ".copier-answers.yml"
+# Random bytes in a generated secret, as in `random_secret()` of tokens.py.
+SECRET_NBYTES = 48
 
 
 class MigrationError(Exception):
@@ -123,6 +127,27 @@ def move_file(answers_file: Path, old: str, new: str) -> bool:
     return True
 
 
+def add_secret(answers_file: Path, env_file: str, name: str) -> bool:
+    """Append `name=<random secret>` to `env_file` unless it sets `name` already.
+
+    `copier update` keeps an existing `.env` as it is, so a project that turns
+    on an answer needing a secret gets it here instead. Returns False when the
+    file sets `name`. The answers file is not read; the parameter keeps the
+    signature of the other commands.
+    """
+    del answers_file
+    path = Path(env_file)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if re.search(rf"^\s*{re.escape(name)}\s*=", text, re.MULTILINE):
+        return False
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(
+        f"{text}{name}={secrets.token_urlsafe(SECRET_NBYTES)}\n", encoding="utf-8"
+    )
+    return True
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command line parser."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -145,27 +170,33 @@ def build_parser() -> argparse.ArgumentParser:
         "old", help="path in the previous release, e.g. src/{package_name}/a.py"
     )
     move.add_argument("new", help="path in this release")
+    secret = commands.add_parser(
+        "add-secret", help="add a random secret to an env file that lacks it"
+    )
+    secret.add_argument("old", metavar="env_file", help="env file, such as .env")
+    secret.add_argument("new", metavar="name", help="variable, such as SECRET_KEY")
     return parser
 
 
-# Each command: the function that runs it and the verb of its success message.
+# Each command: the function that runs it and its message when it changed a file.
 COMMANDS: dict[str, tuple[Callable[[Path, str, str], bool], str]] = {
-    "rename-answer": (rename_answer, "Renamed answer"),
-    "move-file": (move_file, "Moved"),
+    "rename-answer": (rename_answer, "Renamed answer {old!r} to {new!r}."),
+    "move-file": (move_file, "Moved {old!r} to {new!r}."),
+    "add-secret": (add_secret, "Added a random {new} to {old}."),
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return the exit code."""
     args = build_parser().parse_args(argv)
-    migrate, done = COMMANDS[args.command]
+    migrate, message = COMMANDS[args.command]
     try:
         changed = migrate(args.answers_file, args.old, args.new)
     except MigrationError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if changed:
-        print(f"{done} {args.old!r} to {args.new!r}.", file=sys.stderr)
+        print(message.format(old=args.old, new=args.new), file=sys.stderr)
     return 0
 
 

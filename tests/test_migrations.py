@@ -145,3 +145,26 @@ def test_move_file_rejects_unknown_placeholder(
 ) -> None:
     with pytest.raises(migrations.MigrationError, match=r"placeholder \{pkg\}"):
         migrations.move_file(answers_file, "src/{pkg}/schemas.py", "src/a.py")
+
+
+def test_add_secret_appends_missing_key(tmp_path: Path, answers_file: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ENVIRONMENT=development", encoding="utf-8")
+
+    added = migrations.add_secret(answers_file, str(env_file), "SECRET_KEY")
+
+    assert added is True
+    lines = env_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "ENVIRONMENT=development", lines
+    assert lines[1].startswith("SECRET_KEY="), lines
+    assert len(lines[1].removeprefix("SECRET_KEY=")) >= 32, lines
+    assert len(lines) == 2, lines
+
+
+def test_add_secret_keeps_existing_key(tmp_path: Path, answers_file: Path) -> None:
+    env_file = tmp_path / ".env"
+    text = "SECRET_KEY=chosen-by-the-user\nLOG_LEVEL=DEBUG\n"
+    env_file.write_text(text, encoding="utf-8")
+
+    assert migrations.add_secret(answers_file, str(env_file), "SECRET_KEY") is False
+    assert env_file.read_text(encoding="utf-8") == text

@@ -345,7 +345,7 @@ ANSWER_CHANGES = {
     ),
     "no-database-no-auth": (
         {"database": "none", "auth": []},
-        {"database": "sqlite", "auth": []},
+        {"database": "sqlite", "auth": ["jwt"]},
     ),
 }
 
@@ -371,8 +371,15 @@ def test_changed_answers_match_fresh_copy(
     for name, text in fresh.items():
         if name != ".env":
             assert updated[name] == text, f"{name} differs from a fresh v2 copy"
+    # `.env` keeps its lines; turning jwt on adds the key a copy would write.
     env = (project.path / ".env").read_text(encoding="utf-8")
-    assert env == project.env_at_copy, f"update changed .env:\n{env}"
+    assert env.startswith(project.env_at_copy), f"update changed .env:\n{env}"
+    added = env.removeprefix(project.env_at_copy)
+    if "jwt" in change["auth"] and "jwt" not in start["auth"]:
+        assert len(read_secret_key(project.path)) >= 32, f"short SECRET_KEY:\n{env}"
+        assert added.count("\n") == 1, f"update added more than the key:\n{env}"
+    else:
+        assert added == "", f"update added to .env:\n{env}"
     assert db_py.is_file() == (not had_database), f"db.py after the update: {change}"
     pyproject = (project.path / "pyproject.toml").read_text(encoding="utf-8")
     assert ("sqlalchemy" in pyproject.lower()) == (not had_database), pyproject
