@@ -75,26 +75,25 @@ def test_rename_answer_rejects_flow_style(tmp_path: Path) -> None:
         migrations.rename_answer(path, "ci", "ci_service")
 
 
-def test_migration_command_line_exit_codes(answers_file: Path) -> None:
+def run_script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run extensions/migrations.py in `cwd` as a `_migrations` command does."""
     script = REPO_ROOT / "extensions" / "migrations.py"
-    command = [sys.executable, str(script), "rename-answer"]
-
-    renamed = subprocess.run(
-        [*command, "ci", "ci_service"],
-        cwd=answers_file.parent,
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_migration_command_line_exit_codes(answers_file: Path) -> None:
+    renamed = run_script(answers_file.parent, "rename-answer", "ci", "ci_service")
     assert renamed.returncode == 0, renamed.stderr
     assert "Renamed answer 'ci' to 'ci_service'." in renamed.stderr, renamed.stderr
 
-    conflicting = subprocess.run(
-        [*command, "ci_service", "database"],
-        cwd=answers_file.parent,
-        capture_output=True,
-        text=True,
-        check=False,
+    conflicting = run_script(
+        answers_file.parent, "rename-answer", "ci_service", "database"
     )
     assert conflicting.returncode == 1, conflicting.stderr
     assert conflicting.stderr.startswith("error: answers file"), conflicting.stderr

@@ -61,19 +61,25 @@ def ignore_local_files(folder: str, names: list[str]) -> set[str]:
     }
 
 
-def release_two(config: dict[str, Any]) -> dict[str, Any]:
-    """Return copier.yml of release 2.0.0: `ci` renamed, `release_note` added."""
-    migration = {
+def before_migration(*args: str) -> dict[str, Any]:
+    """Return a `_migrations` entry of release 2.0.0 that runs migrations.py."""
+    return {
         "version": V2,
         "command": [
             "{{ _copier_python }}",
             "{{ _copier_conf.src_path }}/extensions/migrations.py",
-            "rename-answer",
-            "ci",
-            "ci_service",
+            *args,
         ],
         "when": "{{ _stage == 'before' }}",
     }
+
+
+def release_two(config: dict[str, Any]) -> dict[str, Any]:
+    """Return copier.yml of release 2.0.0.
+
+    `ci` becomes `ci_service`, `release_note` is new, and two migrations carry
+    the `ci` answer and the moved NOTES.md over.
+    """
     changed: dict[str, Any] = {}
     for key, value in config.items():
         if key == "ci":
@@ -85,18 +91,11 @@ def release_two(config: dict[str, Any]) -> dict[str, Any]:
             }
         else:
             changed[key] = value
-    move = {
-        "version": V2,
-        "command": [
-            "{{ _copier_python }}",
-            "{{ _copier_conf.src_path }}/extensions/migrations.py",
-            "move-file",
-            "NOTES.md",
-            "docs/NOTES.md",
-        ],
-        "when": "{{ _stage == 'before' }}",
-    }
-    changed["_migrations"] = [*config.get("_migrations", []), migration, move]
+    changed["_migrations"] = [
+        *config.get("_migrations", []),
+        before_migration("rename-answer", "ci", "ci_service"),
+        before_migration("move-file", "NOTES.md", "docs/NOTES.md"),
+    ]
     changed["release_note"] = {
         "type": "str",
         "help": "Text of RELEASE.txt",
@@ -115,8 +114,8 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     commit_all(repo, "Release 1.0.0")
     git(repo, "tag", V1)
 
-    # Release 2.0.0: a changed rendered file, a new file, a new question and a
-    # renamed question.
+    # Release 2.0.0: a changed rendered file, a new file, a moved file, a new
+    # question and a renamed question.
     readme = repo / "template" / "README.md.jinja"
     text = readme.read_text(encoding="utf-8")
     readme.write_text(f"{text.rstrip()}\n\n{RELEASE_LINE}\n", encoding="utf-8")
@@ -144,13 +143,11 @@ class Project:
     answers: dict[str, Any]
     env_at_copy: str = ""  # `.env` as the copy wrote it
 
-    @property
-    def package(self) -> Path:
-        """Return the folder of the project's Python package."""
-        return self.path / "src" / "update_check"
-
     def update(self, **options: Any) -> None:
-        """Update the project to v2.0.0 with Copier's defaults for tests."""
+        """Update the project to v2.0.0 with its recorded answers, without prompts.
+
+        `options` override the arguments of `copier.run_update`, such as `data`.
+        """
         copier.run_update(
             str(self.path),
             **{
@@ -336,8 +333,8 @@ def test_moved_file_keeps_edits(edited: EditedProject) -> None:
     assert "Release 1.0.0 writes this file" in notes, notes
 
 
-# Answer changes during update, each from a start that renders the files the
-# old answer creates: (start answers, changed answers).
+# Answer changes during update, as (answers at copy, answers passed to update):
+# the variant with a database and auth drops both, the one without gains them.
 ANSWER_CHANGES = {
     "sqlite-jwt": (
         {"database": "postgresql", "auth": ["jwt"]},
