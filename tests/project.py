@@ -39,10 +39,11 @@ def default_answers() -> dict[str, object]:
     }
 
 
-# Lines that differ between two renders of the same answers: the random secret
-# key, and the template commit, which Copier records in the answers file (with
-# uncommitted template changes it makes a new temporary commit for each copy).
-SECRET_LINE = re.compile(r"^SECRET_KEY=.*$", re.MULTILINE)
+# Lines that differ between two renders of the same answers: the random secrets
+# in `.env`, and the template commit, which Copier records in the answers file
+# (with uncommitted template changes it makes a new temporary commit for each
+# copy).
+SECRET_LINE = re.compile(r"^(SECRET_KEY|POSTGRES_PASSWORD)=.*$", re.MULTILINE)
 COMMIT_LINE = re.compile(r"^_commit: .*$", re.MULTILINE)
 # Folders that tools and git add to a project, left out of `project_tree`.
 TOOL_FOLDERS = frozenset(
@@ -62,7 +63,7 @@ def project_tree(root: Path, *, masked: bool = True) -> dict[str, str]:
         if path.is_file() and not TOOL_FOLDERS.intersection(relative.parts):
             text = path.read_text(encoding="utf-8")
             if masked:
-                text = SECRET_LINE.sub("SECRET_KEY=<masked>", text)
+                text = SECRET_LINE.sub(r"\1=<masked>", text)
                 text = COMMIT_LINE.sub("_commit:", text)
             files[relative.as_posix()] = text
     return files
