@@ -117,10 +117,29 @@ def test_default_variant_migrations_match_models(
 ) -> None:
     path = tmp_path_factory.mktemp("sqlite") / "service.db"
     env = {"DATABASE_URL": f"sqlite:///{path.as_posix()}"}
-    upgrade = default_project.tool(default_project.slug, "db", "upgrade", env=env)
+    slug = default_project.slug
+    upgrade = default_project.tool(slug, "db", "upgrade", env=env)
     assert upgrade.returncode == 0, upgrade.describe()
     check = default_project.tool("alembic", "check", env=env)
     assert check.returncode == 0, check.describe()
+
+    # Autogenerate writes an empty revision, formatted by the post-write hooks.
+    versions = default_project.path / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    revision = default_project.tool(slug, "db", "revision", "-m", "no change", env=env)
+    written = set(versions.glob("*.py")) - before
+    try:
+        assert revision.returncode == 0, revision.describe()
+        assert len(written) == 1, revision.describe()
+        script = next(iter(written))
+        assert "no change" in script.read_text(encoding="utf-8"), revision.describe()
+        lint = default_project.tool("ruff", "check", str(script))
+        assert lint.returncode == 0, lint.describe()
+        formatting = default_project.tool("ruff", "format", "--check", str(script))
+        assert formatting.returncode == 0, formatting.describe()
+    finally:
+        for path in written:
+            path.unlink()
 
 
 @pytest.mark.parametrize(
