@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest
@@ -40,6 +42,7 @@ CONCURRENCY_ERRORS = (
     "MissingGreenlet",
     "QueuePool limit",
     "connection timed out",
+    "database is locked",
 )
 
 
@@ -49,18 +52,24 @@ def database_project(request: pytest.FixtureRequest, render: Render) -> Rendered
     return render(database=database, db_api=db_api, migrations=migrations)
 
 
+@contextmanager
+def empty_database(
+    project: RenderedProject, postgres_server_url: str, folder: Path
+) -> Iterator[str]:
+    """Yield the URL of an empty database of the project's kind, dropped after."""
+    if project.answers["database"] == "sqlite":
+        yield f"sqlite:///{(folder / 'service.db').as_posix()}"
+        return
+    with project.postgres_database(postgres_server_url) as url:
+        yield url
+
+
 @pytest.fixture
 def database_url(
-    database_project: RenderedProject,
-    postgres_server_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
+    database_project: RenderedProject, postgres_server_url: str, tmp_path: Path
 ) -> Iterator[str]:
-    """Yield the URL of an empty database of the project's kind."""
-    if database_project.answers["database"] == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "service.db"
-        yield f"sqlite:///{path.as_posix()}"
-        return
-    with database_project.postgres_database(postgres_server_url) as url:
+    """Yield the URL of an empty database for `database_project`."""
+    with empty_database(database_project, postgres_server_url, tmp_path) as url:
         yield url
 
 
@@ -113,10 +122,9 @@ def test_cli_builds_schema_of_models(
 
 
 def test_default_variant_migrations_match_models(
-    default_project: RenderedProject, tmp_path_factory: pytest.TempPathFactory
+    default_project: RenderedProject, tmp_path: Path
 ) -> None:
-    path = tmp_path_factory.mktemp("sqlite") / "service.db"
-    env = {"DATABASE_URL": f"sqlite:///{path.as_posix()}"}
+    env = {"DATABASE_URL": f"sqlite:///{(tmp_path / 'service.db').as_posix()}"}
     slug = default_project.slug
     upgrade = default_project.tool(slug, "db", "upgrade", env=env)
     assert upgrade.returncode == 0, upgrade.describe()
@@ -143,15 +151,24 @@ def test_default_variant_migrations_match_models(
 
 
 @pytest.mark.parametrize(
-    ("db_api", "migrations"),
-    [("async", True), ("sync", False)],
-    ids=["async", "sync"],
+    ("database", "db_api", "migrations"),
+    [
+        ("postgresql", "async", True),
+        ("postgresql", "sync", False),
+        ("sqlite", "sync", False),
+    ],
+    ids=["postgresql-async", "postgresql-sync", "sqlite-sync"],
 )
-def test_concurrent_posts_on_postgresql(
-    render: Render, postgres_server_url: str, db_api: str, migrations: bool
+def test_concurrent_posts_all_succeed(
+    render: Render,
+    postgres_server_url: str,
+    tmp_path: Path,
+    database: str,
+    db_api: str,
+    migrations: bool,
 ) -> None:
-    project = render(database="postgresql", db_api=db_api, migrations=migrations)
-    with project.postgres_database(postgres_server_url) as database_url:
+    project = render(database=database, db_api=db_api, migrations=migrations)
+    with empty_database(project, postgres_server_url, tmp_path) as database_url:
         env = {"DATABASE_URL": database_url}
         command = "upgrade" if migrations else "create"
         schema = project.tool(project.slug, "db", command, env=env)
