@@ -14,12 +14,10 @@ import fnmatch
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +37,6 @@ MAX_LINE_LENGTH = 88
 FULL_SHA = re.compile(r"[0-9a-f]{40}")
 REQUIRED_VARIABLE = re.compile(r"\$\{(\w+):\?")
 COMPOSE_VARIABLE = re.compile(r"\$\{(\w+)(?::\?[^}]*)?\}")
-POSTGRES_ADMIN = ["-h", "127.0.0.1", "-p", "5432", "-U", "postgres"]
 
 # Pairwise variants by a short id: their number in the set, then the answers
 # that shape the kit most.
@@ -241,43 +238,6 @@ def read_env_file(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name] = value
     return values
-
-
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """Create a uniquely named database on the local PostgreSQL; drop it after."""
-    name = f"kit_{secrets.token_hex(6)}"
-    created = subprocess.run(
-        ["createdb", *POSTGRES_ADMIN, name],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, f"createdb {name} failed: {created.stderr}"
-    try:
-        yield name
-    finally:
-        subprocess.run(
-            ["dropdb", *POSTGRES_ADMIN, "--if-exists", "--force", name],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-
-
-@contextmanager
-def ci_test_database(project: RenderedProject) -> Iterator[str | None]:
-    """Yield the CI's TEST_DATABASE_URL aimed at a scratch local database.
-
-    Yields None when the CI sets no TEST_DATABASE_URL.
-    """
-    url = ci_test_database_url(project)
-    if url is None:
-        yield None
-        return
-    with scratch_database() as database:
-        yield re.sub(r"@[^/@]+/\w+$", f"@127.0.0.1:5432/{database}", url)
 
 
 # Which files each variant gets
@@ -548,7 +508,7 @@ def test_ci_provides_postgresql_when_needed(render: Render, name: str) -> None:
         images = [service["name"] for service in pipeline["test"].get("services", [])]
     if project.answers["database"] == "postgresql":
         assert url is not None, "TEST_DATABASE_URL is not set for the tests"
-        assert url.startswith("postgresql+psycopg://"), url
+        assert url.startswith("postgresql://postgres@"), url
         assert len(images) == 1, images
         assert images[0].startswith("postgres:"), images
     else:
@@ -567,17 +527,19 @@ def test_ci_commands_same_within_kind(render: Render, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", CI_COMMAND_PARAMS)
-def test_ci_commands_pass_locally(render: Render, name: str) -> None:
+def test_ci_commands_pass_locally(
+    render: Render, request: pytest.FixtureRequest, name: str
+) -> None:
     project = kit_project(render, name)
     # Syncing first lets a variant for a newer Python run on this interpreter.
     project.sync()
     env = {"PATH": f"{UV_BIN}{os.pathsep}{os.environ['PATH']}"}
-    with ci_test_database(project) as test_database_url:
-        if test_database_url is not None:
-            env["TEST_DATABASE_URL"] = test_database_url
-        for step, command in ci_commands(project):
-            result = project.run(["bash", "-e", "-c", command], env=env)
-            assert result.returncode == 0, f"CI step {step!r}:\n{result.describe()}"
+    if ci_test_database_url(project) is not None:
+        # The CI's PostgreSQL service container, replaced by this run's server.
+        env["TEST_DATABASE_URL"] = request.getfixturevalue("postgres_server_url")
+    for step, command in ci_commands(project):
+        result = project.run(["bash", "-e", "-c", command], env=env)
+        assert result.returncode == 0, f"CI step {step!r}:\n{result.describe()}"
 
 
 def test_container_settings_pass_production_checks(
