@@ -56,10 +56,11 @@ CI_VARIANTS = [key for key, variant in PAIRWISE.items() if variant["ci"] != "non
 # so the first variant of each such kind runs its CI commands in the default
 # run. The others, whose commands are checked to be the same, run them under
 # `-m full`, because each costs a virtual environment, mypy and the suite.
-CI_KINDS: dict[tuple[object, bool], str] = {}
-for _key in CI_VARIANTS:
-    _kind = (PAIRWISE[_key]["ci"], PAIRWISE[_key]["database"] == "postgresql")
-    CI_KINDS.setdefault(_kind, _key)
+# Built in reverse order, so that the first variant of a kind is the one kept.
+CI_KINDS = {
+    (PAIRWISE[key]["ci"], PAIRWISE[key]["database"] == "postgresql"): key
+    for key in reversed(CI_VARIANTS)
+}
 CI_COMMAND_PARAMS = [
     pytest.param(key, marks=() if key in CI_KINDS.values() else pytest.mark.full)
     for key in CI_VARIANTS
