@@ -29,7 +29,7 @@ PAIRS = [
     ("granian", "workers"),
 ]
 
-# The generated service has no route that holds a request open or reports
+# The generated service has no route that keeps a request open or reports
 # which process served it, and the product gets no test-only code paths. So
 # each test render gets one more router, added the way a user adds one: a
 # module under api/ that main.py includes. The renders use their own project
@@ -60,7 +60,7 @@ async def pid(hold: float = 0.0) -> dict[str, int]:
 
 @router.get("/slow")
 async def slow(seconds: float) -> dict[str, int]:
-    """Answer after `seconds`, logging when the request has started."""
+    """Return the PID after `seconds`, logging when the request starts."""
     logger.warning("Slow request started in process %d.", os.getpid())
     await asyncio.sleep(seconds)
     return {"pid": os.getpid()}
@@ -102,7 +102,7 @@ def is_multiprocess(project: RenderedProject) -> bool:
 
 
 def request_in_background(url: str) -> Callable[[], httpx.Response]:
-    """Send GET `url` from a thread; the returned function waits for the answer."""
+    """Send GET `url` from a thread; the returned function waits for the response."""
     results: list[httpx.Response | BaseException] = []
 
     def send() -> None:
@@ -136,9 +136,10 @@ def wait_for_workers(server: ServerProcess, count: int) -> set[int]:
 
 
 def serving_pids(server: ServerProcess, expected: set[int]) -> set[int]:
-    """Send concurrent requests until every PID in `expected` has answered.
+    """Send concurrent requests until every PID in `expected` has responded.
 
-    Workers still starting answer nothing, so this tries until `BOOT_TIMEOUT`.
+    Workers that are still starting respond to nothing, so this keeps sending
+    until `BOOT_TIMEOUT`.
     """
     answered: set[int] = set()
     url = f"{server.base_url}/server-test/pid?hold=0.2"
@@ -189,7 +190,7 @@ def test_serve_trusts_local_proxy_and_stops_on_sigterm(
         if is_multiprocess(project):
             assert len(workers) == 2, f"workers {workers}\n{server.log()}"
         else:
-            # Granian serves from one child process; the others from their own.
+            # Granian serves from one child process, the others from their own.
             assert len(workers) <= 1, f"workers {workers}\n{server.log()}"
             workers = workers or {server.process.pid}
         answered = serving_pids(server, workers)
