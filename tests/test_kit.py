@@ -82,6 +82,7 @@ BUILD_INPUTS = (
     "pyproject.toml",
     "uv.lock",
     "README.md",
+    "gunicorn.conf.py",
     "src/app/main.py",
     "alembic.ini",
     "migrations/env.py",
@@ -351,6 +352,8 @@ def test_dockerfile_runtime_stage(render: Render, name: str) -> None:
     assert healthcheck[0].endswith(expected), healthcheck
     assert runtime[-1] == f'CMD ["{answers["project_slug"]}", "serve"]', runtime
 
+    is_gunicorn = answers["process_model"] == "gunicorn"
+    assert ("COPY gunicorn.conf.py ./" in copies) == is_gunicorn, copies
     has_migrations = answers["database"] != "none" and answers["migrations"]
     assert ("COPY alembic.ini ./" in copies) == has_migrations, copies
     assert ("COPY migrations ./migrations" in copies) == has_migrations, copies
