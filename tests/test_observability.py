@@ -13,9 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import Render
 from tests.project import RenderedProject, ServerProcess, free_port
 
-# Upper bound of requests sent while waiting for both workers to answer one.
+# Maximum requests sent while waiting for both workers to serve one.
 MAX_REQUESTS = 400
-# Requests sent after both workers have answered, so each worker's count moves.
+# Requests sent after both workers have served one, so both counts grow further.
 EXTRA_REQUESTS = 20
 # Seconds for every worker process to import the application, generous because
 # a loaded machine can take several seconds per process.
