@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.project import REPO_ROOT
+from tests.project import REPO_ROOT, project_tree
 from tests.variants import model
-
-SECRET_LINE = re.compile(r"^SECRET_KEY=.*$", re.MULTILINE)
-# The template commit, not an answer: with uncommitted template changes Copier
-# makes a new temporary commit for each copy.
-COMMIT_LINE = re.compile(r"^_commit: .*$", re.MULTILINE)
 
 
 def copier_copy(destination: Path, *options: str) -> None:
@@ -45,17 +39,6 @@ def copier_copy(destination: Path, *options: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def tree(root: Path) -> dict[str, str]:
-    """Map each file below `root` to its text, masking the secret and commit."""
-    files = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            text = SECRET_LINE.sub("SECRET_KEY=<masked>", text)
-            files[path.relative_to(root).as_posix()] = COMMIT_LINE.sub("_commit:", text)
-    return files
-
-
 def data_options(answers: dict[str, Any]) -> list[str]:
     """Turn answers into `--data KEY=VALUE` options, lists as JSON."""
     options = []
@@ -80,9 +63,10 @@ def test_answer_sources_render_identically(
 
     copier_copy(tmp_path / "data", "--defaults", *data_options(answers))
     copier_copy(tmp_path / "data-file", "--defaults", "--data-file", str(answers_file))
-    data_tree = tree(tmp_path / "data")
-    assert tree(tmp_path / "data-file") == data_tree, "--data-file differs from --data"
+    data_tree = project_tree(tmp_path / "data")
+    data_file_tree = project_tree(tmp_path / "data-file")
+    assert data_file_tree == data_tree, "--data-file differs from --data"
 
     if answers == model().default_variant():
         copier_copy(tmp_path / "defaults", "--defaults")
-        assert tree(tmp_path / "defaults") == data_tree, "--defaults differs"
+        assert project_tree(tmp_path / "defaults") == data_tree, "--defaults differs"
