@@ -78,7 +78,7 @@ def test_auth_variant_files(auth_variant: RenderedProject) -> None:
 def test_default_variant_login_over_http(
     default_project: RenderedProject, tmp_path: Path
 ) -> None:
-    # A database of this test's own, so the user it creates meets no other.
+    # A database of this test's own, so its user clashes with no other test.
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'auth.db'}"}
     upgrade = default_project.tool(default_project.slug, "db", "upgrade", env=env)
     assert upgrade.returncode == 0, upgrade.describe()
