@@ -8,8 +8,19 @@ from collections.abc import Callable
 import pytest
 
 from tests.project import REPO_ROOT, RenderedProject
+from tests.variants import model
 
 Render = Callable[..., RenderedProject]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add `--variant-answers` to run the variant tier for one variant."""
+    parser.addoption(
+        "--variant-answers",
+        default=None,
+        help="JSON object of answers: run the variant tests for this variant "
+        "only, instead of the pairwise set (the CI matrix passes one per job).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -28,7 +39,7 @@ def render(copie_session: object) -> Render:
     projects: dict[str, RenderedProject] = {}
 
     def render_variant(**answers: object) -> RenderedProject:
-        key = json.dumps(answers, sort_keys=True)
+        key = json.dumps(model().complete(answers) | answers, sort_keys=True)
         if key not in projects:
             result = copie_session.copy(extra_answers=answers)  # type: ignore[attr-defined]
             assert result.exception is None, f"render failed: {result.exception!r}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,6 +39,67 @@ def default_answers() -> dict[str, object]:
     }
 
 
+# Lines that differ between two renders of the same answers: the random secret
+# key, and the template commit, which Copier records in the answers file (with
+# uncommitted template changes it makes a new temporary commit for each copy).
+SECRET_LINE = re.compile(r"^SECRET_KEY=.*$", re.MULTILINE)
+COMMIT_LINE = re.compile(r"^_commit: .*$", re.MULTILINE)
+# Folders that tools and git add to a project, left out of `project_tree`.
+TOOL_FOLDERS = frozenset(
+    {".git", ".venv", ".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__"}
+)
+
+
+def project_tree(root: Path, *, masked: bool = True) -> dict[str, str]:
+    """Map each file below `root` to its text, by default masking secret and commit.
+
+    Folders in `TOOL_FOLDERS` are left out, so a project can be compared after
+    `git init` or `uv sync`.
+    """
+    files = {}
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not TOOL_FOLDERS.intersection(relative.parts):
+            text = path.read_text(encoding="utf-8")
+            if masked:
+                text = SECRET_LINE.sub("SECRET_KEY=<masked>", text)
+                text = COMMIT_LINE.sub("_commit:", text)
+            files[relative.as_posix()] = text
+    return files
+
+
+# A git identity for commits in test repositories, so that no git config is
+# needed or changed.
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Update Test",
+    "GIT_AUTHOR_EMAIL": "update-test@example.invalid",
+    "GIT_COMMITTER_NAME": "Update Test",
+    "GIT_COMMITTER_EMAIL": "update-test@example.invalid",
+}
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with a test identity and return its output."""
+    completed = subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
+        cwd=cwd,
+        env={**os.environ, **GIT_ENV},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, (
+        f"git {' '.join(args)} failed in {cwd}:\n{completed.stdout}{completed.stderr}"
+    )
+    return completed.stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    """Stage everything in `cwd` and commit it."""
+    git(cwd, "add", "--all")
+    git(cwd, "commit", "--quiet", "--allow-empty", "--message", message)
+
+
 def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Build the environment for commands run inside a rendered project.
 
@@ -53,6 +115,11 @@ def subprocess_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env["UV_PYTHON"] = sys.executable
     env.update(extra or {})
     return env
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    """Turn "3.12" into (3, 12) for comparison."""
+    return tuple(int(part) for part in version.split("."))
 
 
 def free_port() -> int:
@@ -106,11 +173,34 @@ class RenderedProject:
         """Create the project's virtual environment with uv, once."""
         if self._synced:
             return
+        self._allow_running_python()
         result = self.run(
             [sys.executable, "-m", "uv", "sync", "--quiet"], timeout=SYNC_TIMEOUT
         )
         assert result.returncode == 0, result.describe()
         self._synced = True
+
+    def _allow_running_python(self) -> None:
+        """Lower `requires-python` to the interpreter these tests run on.
+
+        uv cannot download Python builds here, so a variant whose minimum is
+        newer than this interpreter is installed and tested on this one. Ruff
+        and mypy still check it for its own minimum, which pyproject.toml
+        names separately in `target-version` and `python_version`.
+        """
+        minimum = str(self.answers.get("python_version", ""))
+        running = f"{sys.version_info.major}.{sys.version_info.minor}"
+        if not minimum or _version_key(minimum) <= _version_key(running):
+            return
+        # NOTE: the test run exercises such a variant on an older Python than
+        # its users get; the template's GitHub workflow runs the real minimum.
+        pyproject = self.path / "pyproject.toml"
+        text = pyproject.read_text(encoding="utf-8")
+        old = f'requires-python = ">={minimum}"'
+        assert old in text, f"{old} not found in {pyproject}"
+        pyproject.write_text(
+            text.replace(old, f'requires-python = ">={running}"'), encoding="utf-8"
+        )
 
     def run(
         self,

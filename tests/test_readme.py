@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.project import REPO_ROOT, ServerProcess, free_port, subprocess_env
@@ -81,6 +82,8 @@ def test_quick_start_serves_default_variant(tmp_path: Path) -> None:
         # dependencies, so it gets more time than a plain boot.
         response = server.wait_until_healthy(timeout=300)
         assert response.json() == {"status": "ok"}, response.text
+        docs = httpx.get(f"{server.base_url}/docs", timeout=5.0)
+        assert docs.status_code == 200, docs.text
         assert (tmp_path / "my-service" / "pyproject.toml").is_file(), server.log()
         # Ctrl+C in a terminal sends SIGINT to the whole foreground group; the
         # shell then reports the signal as exit code 130 (128 + SIGINT).
