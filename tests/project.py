@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import yaml
@@ -25,6 +27,14 @@ SYNC_TIMEOUT = 600
 COMMAND_TIMEOUT = 600
 BOOT_TIMEOUT = 10.0
 STOP_TIMEOUT = 30.0
+
+# Runs one SQL statement in autocommit mode with the project's own psycopg,
+# because CREATE DATABASE cannot run inside a transaction.
+PSYCOPG_EXECUTE = (
+    "import sys, psycopg\n"
+    "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
+    "    connection.execute(sys.argv[2])\n"
+)
 
 
 def default_answers() -> dict[str, object]:
@@ -264,6 +274,27 @@ class RenderedProject:
             yield server
         finally:
             server.kill()
+
+    @contextmanager
+    def postgres_database(self, server_url: str) -> Iterator[str]:
+        """Create a database named after the project on `server_url`; drop it after.
+
+        Yields the database's URL. The name carries a random suffix, so
+        projects and test runs sharing one server never use the same database.
+        """
+        name = f"{self.slug.replace('-', '_')}_{secrets.token_hex(4)}"
+        self._execute_sql(server_url, f'CREATE DATABASE "{name}"')
+        parts = urlsplit(server_url)
+        try:
+            yield urlunsplit(parts._replace(path=f"/{name}"))
+        finally:
+            self._execute_sql(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def _execute_sql(self, server_url: str, statement: str) -> None:
+        python = str(self.path / ".venv" / "bin" / "python")
+        self.sync()
+        result = self.run([python, "-c", PSYCOPG_EXECUTE, server_url, statement])
+        assert result.returncode == 0, result.describe()
 
 
 @dataclass
