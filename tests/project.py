@@ -333,6 +333,46 @@ class ServerProcess:
             f"{self.log()}"
         )
 
+    @property
+    def port(self) -> int:
+        """Return the TCP port the server listens on."""
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    def wait_for_log(self, text: str, timeout: float = BOOT_TIMEOUT) -> None:
+        """Wait until the log contains `text`, or fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{text!r} not logged within {timeout} s:\n{self.log()}"
+                )
+            time.sleep(0.05)
+
+    def wait_for_exit(self, timeout: float) -> int:
+        """Return the exit code once the server exits, or fail after `timeout`."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError(
+                f"server still running after {timeout} s:\n{self.log()}"
+            ) from None
+
+    def worker_pids(self) -> set[int]:
+        """Return the PIDs of child processes that hold the listening socket.
+
+        Helper processes such as multiprocessing's resource tracker hold no
+        socket, so they are not counted as workers. Workers may share one
+        socket or, like Granian's on Linux, each bind their own with
+        SO_REUSEPORT.
+        """
+        sockets = {f"socket:[{inode}]" for inode in listening_inodes(self.port)}
+        return {
+            pid
+            for pid in child_pids(self.process.pid)
+            if sockets & open_file_targets(pid)
+        }
+
     def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
         """Send `sig` to the server's PID and return its exit code."""
         self.process.send_signal(sig)
@@ -350,3 +390,42 @@ class ServerProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def child_pids(parent_pid: int) -> list[int]:
+    """Return the PIDs of the direct children of `parent_pid`, read from /proc."""
+    children = []
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text(encoding="utf-8")
+        except OSError:
+            continue  # the process exited while the folder was listed
+        # The command name in parentheses may contain spaces; the parent PID
+        # is the second field after its closing parenthesis.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[1]) == parent_pid:
+            children.append(int(stat_path.parent.name))
+    return children
+
+
+def listening_inodes(port: int) -> set[str]:
+    """Return the inodes of the TCP sockets listening on 127.0.0.1:`port`."""
+    local_address = f"0100007F:{port:04X}"
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text(encoding="utf-8").splitlines()[1:]:
+        fields = line.split()
+        # Field 3 is the connection state; 0A is LISTEN.
+        if fields[1] == local_address and fields[3] == "0A":
+            inodes.add(fields[9])
+    return inodes
+
+
+def open_file_targets(pid: int) -> set[str]:
+    """Return what the open file descriptors of process `pid` point to."""
+    targets = set()
+    for fd_path in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            targets.add(os.readlink(fd_path))
+        except OSError:
+            continue  # the descriptor was closed while the folder was listed
+    return targets
