@@ -219,12 +219,17 @@ class RenderedProject:
         *,
         env: Mapping[str, str] | None = None,
         timeout: float = COMMAND_TIMEOUT,
+        input: str | None = None,
     ) -> CommandResult:
-        """Run `args` in the project folder and capture the combined output."""
+        """Run `args` in the project folder and capture the combined output.
+
+        `input`, when given, is written to the command's standard input.
+        """
         completed = subprocess.run(
             list(args),
             cwd=self.path,
             env=subprocess_env(env),
+            input=input,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

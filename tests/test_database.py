@@ -169,7 +169,9 @@ def test_concurrent_posts_all_succeed(
 ) -> None:
     project = render(database=database, db_api=db_api, migrations=migrations)
     with empty_database(project, postgres_server_url, tmp_path) as database_url:
-        env = {"DATABASE_URL": database_url}
+        # These variants have the default auth (jwt): open registration lets
+        # the test create its user, whose token then signs the posts.
+        env = {"DATABASE_URL": database_url, "REGISTRATION_OPEN": "true"}
         command = "upgrade" if migrations else "create"
         schema = project.tool(project.slug, "db", command, env=env)
         assert schema.returncode == 0, schema.describe()
@@ -192,6 +194,7 @@ async def post_and_fetch(
     base_url: str,
 ) -> tuple[list[httpx.Response], list[httpx.Response]]:
     """Create a user, send the posts all at once, then read each one back."""
+    credentials = {"username": "owner@example.com", "password": "long enough"}
     async with httpx.AsyncClient(
         base_url=base_url, timeout=60.0, trust_env=False
     ) as client:
@@ -200,6 +203,9 @@ async def post_and_fetch(
         )
         owner.raise_for_status()
         owner_id = owner.json()["id"]
+        login = await client.post("/auth/token", data=credentials)
+        login.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
         created = await asyncio.gather(
             *(
                 client.post(

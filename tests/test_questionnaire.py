@@ -34,9 +34,17 @@ CONTRACT: dict[str, tuple[str, list[str] | None, object]] = {
 
 
 def questions() -> dict[str, dict[str, object]]:
-    """Return the questions of copier.yml, without the settings."""
+    """Return the questions of copier.yml, without settings or computed values.
+
+    A computed value has `when: false`: Copier never asks it and never stores
+    it in the answers file.
+    """
     config = yaml.safe_load(COPIER_YML.read_text(encoding="utf-8"))
-    return {key: spec for key, spec in config.items() if not key.startswith("_")}
+    return {
+        key: spec
+        for key, spec in config.items()
+        if not key.startswith("_") and spec.get("when") is not False
+    }
 
 
 def choice_values(spec: dict[str, object]) -> list[str] | None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import copier
+import pytest
+
+from tests.project import REPO_ROOT
 from tests.test_questionnaire import copy_with
 
 
@@ -32,3 +36,17 @@ def test_secret_key_stays_out_of_tracked_files(tmp_path: Path) -> None:
     for path in project.rglob("*"):
         if path.is_file() and path.name != ".env":
             assert key not in path.read_text("utf-8"), f"SECRET_KEY found in {path}"
+
+
+def test_secret_key_stays_out_of_answers_and_output(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    copier.run_copy(str(REPO_ROOT), project, defaults=True, unsafe=True, vcs_ref="HEAD")
+    output = capfd.readouterr()
+    key = read_secret_key(project)
+    answers = (project / ".copier-answers.yml").read_text("utf-8")
+    assert key not in answers, "SECRET_KEY found in the answers file"
+    assert "auth_store" not in answers, "a computed value was stored as an answer"
+    assert key not in output.out, "copier printed SECRET_KEY"
+    assert key not in output.err, "copier printed SECRET_KEY"
