@@ -33,6 +33,18 @@ def pytest_configure(config: pytest.Config) -> None:
     config.option.template = str(REPO_ROOT)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each test file on one xdist worker unless a test names its group.
+
+    Files share rendered variants through the session-scoped `render` fixture,
+    which each worker holds separately, so splitting a file would render and
+    install its variants twice. The variant tier groups its tests per variant.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
 @pytest.fixture(scope="session")
 def render(copie_session: object) -> Render:
     """Return a function that renders a variant from answers, once per session.

@@ -1,0 +1,133 @@
+"""The variant tier: every variant of the pairwise set, rendered, checked and run.
+
+Each variant is rendered once and its tests stay on one xdist worker, so its
+virtual environment is built once. `--variant-answers '<json>'` runs the tier
+for one variant, as each job of the CI matrix does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+
+from tests.conftest import Render
+from tests.project import RenderedProject
+from tests.test_database import empty_database, suite_env
+from tests.variants import model, variant_id
+
+JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
+# GitHub Actions expressions are `${{ ... }}`, which a rendered workflow keeps.
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+WINDOWS_FORBIDDEN = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+WINDOWS_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul"}
+    | {f"com{n}" for n in range(1, 10)}
+    | {f"lpt{n}" for n in range(1, 10)}
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize `variant` over the pairwise set, or the one variant asked for."""
+    if "variant" not in metafunc.fixturenames:
+        return
+    requested = metafunc.config.getoption("--variant-answers")
+    variants = [json.loads(requested)] if requested else model().pairwise_variants()
+    metafunc.parametrize(
+        "variant",
+        [
+            pytest.param(
+                variant,
+                id=variant_id(variant),
+                marks=pytest.mark.xdist_group(variant_id(variant)),
+            )
+            for variant in variants
+        ],
+    )
+
+
+@contextmanager
+def database_env(
+    project: RenderedProject, postgres_server_url: str, folder: Path
+) -> Iterator[dict[str, str]]:
+    """Yield the environment that points `project` at an empty database."""
+    if project.answers["database"] == "none":
+        yield {}
+        return
+    with empty_database(project, postgres_server_url, folder) as database_url:
+        yield {"DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def project(render: Render, variant: dict[str, Any]) -> RenderedProject:
+    """Return the rendered variant, shared by every test of that variant."""
+    return render(**variant)
+
+
+def test_no_jinja_left(project: RenderedProject) -> None:
+    for relpath in project.files:
+        assert not JINJA_MARKERS.search(relpath), relpath
+        assert not relpath.endswith(".jinja"), relpath
+        text = (project.path / relpath).read_text(encoding="utf-8")
+        if relpath.startswith(".github/"):
+            text = ACTIONS_EXPRESSION.sub("", text)
+        match = JINJA_MARKERS.search(text)
+        assert match is None, f"{relpath}: {text[max(match.start() - 80, 0) :][:160]!r}"
+
+
+def test_file_names_valid_on_windows(project: RenderedProject) -> None:
+    for relpath in project.files:
+        for part in PurePosixPath(relpath).parts:
+            assert not WINDOWS_FORBIDDEN.search(part), relpath
+            assert not part.endswith((".", " ")), relpath
+            assert part.split(".")[0].lower() not in WINDOWS_RESERVED, relpath
+
+
+def test_text_files_use_lf_and_one_newline(project: RenderedProject) -> None:
+    for relpath in project.files:
+        data = (project.path / relpath).read_bytes()
+        if not data:
+            continue
+        assert b"\r" not in data, f"{relpath} has a carriage return"
+        assert data.endswith(b"\n"), f"{relpath} does not end with a newline"
+        assert not data.endswith(b"\n\n"), f"{relpath} ends with a blank line"
+
+
+def test_ruff_check_passes(project: RenderedProject) -> None:
+    result = project.tool("ruff", "check", ".")
+    assert result.returncode == 0, result.describe()
+
+
+def test_ruff_format_passes(project: RenderedProject) -> None:
+    result = project.tool("ruff", "format", "--check", "--diff", ".")
+    assert result.returncode == 0, result.describe()
+
+
+def test_mypy_strict_passes(project: RenderedProject) -> None:
+    result = project.tool("mypy")
+    assert result.returncode == 0, result.describe()
+
+
+def test_own_suite_passes(project: RenderedProject, postgres_server_url: str) -> None:
+    env = suite_env(project, postgres_server_url)
+    result = project.tool("pytest", "-q", "-p", "no:cacheprovider", env=env)
+    assert result.returncode == 0, result.describe()
+    assert " passed" in result.output, result.describe()
+
+
+def test_serves_health(
+    project: RenderedProject, postgres_server_url: str, tmp_path: Path
+) -> None:
+    with (
+        database_env(project, postgres_server_url, tmp_path) as env,
+        project.serve(env=env) as server,
+    ):
+        response = server.wait_until_healthy()
+        assert response.json() == {"status": "ok"}, response.text
+        exit_code = server.stop()
+        assert exit_code == 0, server.log()
