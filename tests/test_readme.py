@@ -84,6 +84,13 @@ def test_quick_start_serves_default_variant(tmp_path: Path) -> None:
         assert response.json() == {"status": "ok"}, response.text
         docs = httpx.get(f"{server.base_url}/docs", timeout=5.0)
         assert docs.status_code == 200, docs.text
+        # A 401 rather than a 500 shows that `db upgrade` created the tables.
+        login = httpx.post(
+            f"{server.base_url}/auth/token",
+            data={"username": "nobody@example.com", "password": "not-the-password"},
+            timeout=10.0,
+        )
+        assert login.status_code == 401, login.text
         assert (tmp_path / "my-service" / "pyproject.toml").is_file(), server.log()
         # Ctrl+C in a terminal sends SIGINT to the whole foreground group; the
         # shell then reports the signal as exit code 130 (128 + SIGINT).
