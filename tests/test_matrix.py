@@ -33,22 +33,35 @@ WINDOWS_RESERVED = frozenset(
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize `variant` over the pairwise set, or the one variant asked for."""
+    """Parametrize `variant` over the pairwise set, or the one variant asked for.
+
+    With `-m full`, the rest of the cartesian set joins as tests marked `full`.
+    """
     if "variant" not in metafunc.fixturenames:
         return
     requested = metafunc.config.getoption("--variant-answers")
     variants = [json.loads(requested)] if requested else model().pairwise_variants()
-    metafunc.parametrize(
-        "variant",
-        [
+    params = [
+        pytest.param(
+            variant,
+            id=variant_id(variant),
+            marks=pytest.mark.xdist_group(variant_id(variant)),
+        )
+        for variant in variants
+    ]
+    markexpr = metafunc.config.getoption("markexpr") or ""
+    if not requested and "full" in markexpr and "not full" not in markexpr:
+        chosen = {variant_id(variant) for variant in variants}
+        params += [
             pytest.param(
                 variant,
                 id=variant_id(variant),
-                marks=pytest.mark.xdist_group(variant_id(variant)),
+                marks=[pytest.mark.xdist_group(variant_id(variant)), pytest.mark.full],
             )
-            for variant in variants
-        ],
-    )
+            for variant in model().all_variants()
+            if variant_id(variant) not in chosen
+        ]
+    metafunc.parametrize("variant", params)
 
 
 @contextmanager
