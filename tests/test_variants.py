@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import copier
 import pytest
 from typer.testing import CliRunner
 
-from tests.project import REPO_ROOT
+from tests.test_questionnaire import copy_with
 from tests.variants import app, covered_pairs, model, variant_id
 
 
@@ -64,26 +63,10 @@ def test_model_agrees_with_copier(
     destination = tmp_path / "project"
     if expected_error:
         with pytest.raises(ValueError, match="Validation error") as error:
-            copier.run_copy(
-                str(REPO_ROOT),
-                destination,
-                data=answers,
-                defaults=True,
-                unsafe=True,
-                vcs_ref="HEAD",
-                quiet=True,
-            )
+            copy_with(destination, **answers)
         assert expected_error in str(error.value), str(error.value)
     else:
-        copier.run_copy(
-            str(REPO_ROOT),
-            destination,
-            data=answers,
-            defaults=True,
-            unsafe=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
+        copy_with(destination, **answers)
         assert (destination / "pyproject.toml").is_file(), answers
 
 
