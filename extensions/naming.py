@@ -150,12 +150,7 @@ def project_name_error(name: str) -> str:
             f"project_name is {len(name)} characters long, more than the maximum "
             f"of {MAX_PROJECT_NAME_LENGTH}. Enter a shorter name."
         )
-    if any(unicodedata.category(char).startswith("C") for char in name):
-        return (
-            f"project_name {name!r} contains a control character or line break. "
-            "Enter a name on one line."
-        )
-    return ""
+    return single_line_error(name, "project_name")
 
 
 def project_slug_error(slug: str) -> str:
