@@ -18,7 +18,10 @@ Projects are real git repositories, rendered at v1.0.0 and committed.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,14 @@ import pytest
 import yaml
 from copier.errors import UserMessageError
 
-from tests.project import REPO_ROOT, RenderedProject, commit_all, git, project_tree
+from tests.project import (
+    GIT_ENV,
+    REPO_ROOT,
+    RenderedProject,
+    commit_all,
+    git,
+    project_tree,
+)
 from tests.test_secrets import read_secret_key
 
 V1, V2 = "v1.0.0", "v2.0.0"
@@ -421,3 +431,41 @@ def test_update_refuses_unsafe_destination(
         assert after == git_state, "update changed the git state"
     else:
         assert not (destination / ".git").exists(), "update created a repository"
+
+
+# The commands that docs/updating.md shows, with the answers each must record.
+DOCUMENTED_UPDATES = {
+    "copier update --trust --defaults": {},
+    "copier update --trust --defaults --vcs-ref v2.0.0": {},
+    "copier update --trust --defaults --data database=none --data "
+    "'auth=[\"api_key\"]'": {"database": "none", "auth": ["api_key"]},
+}
+
+
+@pytest.mark.parametrize("command", list(DOCUMENTED_UPDATES))
+def test_documented_update_command(
+    template_repo: Path, tmp_path: Path, command: str
+) -> None:
+    project = new_project(
+        template_repo, tmp_path / "project", BASE_ANSWERS | VARIANTS["sqlite-jwt"]
+    )
+    # The shell finds the `copier` of this test run, which has the extensions
+    # package that the template needs.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    result = subprocess.run(
+        ["bash", "-c", command],
+        cwd=project.path,
+        env={**os.environ, **GIT_ENV, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    recorded = project.recorded_answers()
+    assert recorded.get("_commit") == V2, f"answers file: {recorded}"
+    for key, value in DOCUMENTED_UPDATES[command].items():
+        assert recorded.get(key) == value, f"answers file: {recorded}"
+    assert (project.path / "RELEASE.txt").is_file(), result.stderr
+    assert unmerged_paths(project.path) == set(), result.stderr

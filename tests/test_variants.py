@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from tests.project import REPO_ROOT
 from tests.test_questionnaire import copy_with
 from tests.variants import app, covered_pairs, model, variant_id
+
+# The commands that docs/variants.md shows; CI lists its matrix the same way.
+TABLE_COMMAND = "python3 -m uv run python -m tests.variants table --set pairwise"
+MATRIX_COMMAND = "python3 -m uv run python -m tests.variants matrix"
+
+
+def run_documented(command: str) -> subprocess.CompletedProcess[str]:
+    """Run a command from the docs in a shell at the repository root."""
+    return subprocess.run(
+        ["bash", "-c", command],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def test_pairwise_set_covers_every_valid_pair() -> None:
@@ -71,14 +89,24 @@ def test_model_agrees_with_copier(
 
 
 def test_matrix_command_prints_pairwise_set() -> None:
-    result = CliRunner().invoke(app, ["matrix"])
-    assert result.exit_code == 0, result.output
-    matrix = json.loads(result.output)
+    result = run_documented(MATRIX_COMMAND)
+    assert result.returncode == 0, result.stderr
+    matrix = json.loads(result.stdout)
     pairwise = model().pairwise_variants()
-    assert len(matrix["include"]) == len(pairwise), result.output
+    assert len(matrix["include"]) == len(pairwise), result.stdout
     for entry, variant in zip(matrix["include"], pairwise, strict=True):
         assert entry["id"] == variant_id(variant), entry
         assert json.loads(entry["answers"]) == variant, entry
+
+
+def test_table_command_prints_pairwise_set() -> None:
+    result = run_documented(TABLE_COMMAND)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    # A header row, then one row per variant.
+    assert len(rows) == len(model().pairwise_variants()) + 1, result.stdout
+    assert rows[1].startswith("| 1 | 3.11 | uvicorn | single | sqlite |"), rows[1]
+    assert f"\n{len(rows) - 1} variants" in result.stdout, result.stdout
 
 
 def test_table_command_lists_variants() -> None:
