@@ -7,6 +7,8 @@ subset is a small set of variants that together cover every server, process
 model, database and database API, and every auth scheme with users both in a
 database and in the settings. Each variant authenticates with one of its
 schemes, chosen so that each scheme authenticates in at least one variant.
+The stateful phase follows the links that Schemathesis infers between routes,
+such as from `POST /posts` to `GET /posts/{post_id}`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ SCHEMATHESIS_TIMEOUT = 600
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EMAIL = "fuzz@example.com"
 PASSWORD = "correct horse battery staple"
-# Seconds a variant may take to answer /health; generous, because the machine
+# Seconds a variant may take to respond to /health; generous, because the machine
 # may be busy with other tests and OpenTelemetry variants import more.
 BOOT_TIMEOUT = 60.0
 
@@ -153,8 +155,8 @@ def service_env(
         migrations = project.answers.get("migrations")
         run_cli(project, "db", "upgrade" if migrations else "create", env=env)
         if auth:
-            # A first user takes id 1, which Schemathesis picks often, so that
-            # DELETE /users/1 removes someone else than the fuzzing user.
+            # A first user takes id 1, the lowest valid id, which Schemathesis tries,
+            # so that DELETE /users/1 removes that user and not the fuzzing one.
             for email, flags in (("first@example.com", []), (EMAIL, ["--superuser"])):
                 run_cli(
                     project,
@@ -252,8 +254,8 @@ def run_schemathesis(
 ) -> tuple[dict[str, Any], str]:
     """Run Schemathesis on the server's own OpenAPI document.
 
-    Returns the JSON report and the console output, which shows each failure
-    with a command that reproduces it.
+    Returns the JSON report, with the number of requests sent added, and the
+    console output, which shows each failure with a command that reproduces it.
     """
     report_path = folder / "schemathesis.json"
     args = [
@@ -277,9 +279,11 @@ def run_schemathesis(
         "false",
         "--no-color",
         "--report",
-        "json",
+        "json,har",
         "--report-json-path",
         str(report_path),
+        "--report-har-path",
+        str(folder / "schemathesis.har"),
     ]
     for name, value in headers.items():
         args += ["--header", f"{name}: {value}"]
@@ -294,6 +298,9 @@ def run_schemathesis(
     output = completed.stdout + completed.stderr
     assert report_path.is_file(), f"schemathesis wrote no report:\n{output}"
     report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+    # The HAR file records every request sent, stateful steps included.
+    har = json.loads((folder / "schemathesis.har").read_text(encoding="utf-8"))
+    report["requests_sent"] = len(har["log"]["entries"])
     return report, output
 
 
@@ -332,7 +339,7 @@ def test_hostile_input_over_http(
     record(
         "schemathesis",
         variant=f"{label}, auth {scheme or '-'}",
-        requests=report["test_cases"]["generated"],
+        requests=report["requests_sent"],
         failures=report["test_cases"]["unique_failures"],
         errors=len(report["errors"]),
         seconds=round(report["running_time"]),
