@@ -1,4 +1,4 @@
-"""Figures that tests record, printed in one table at the end of the run.
+"""Figures that tests record, printed together at the end of the run.
 
 Each process appends JSON lines to one file that the controlling process
 creates, so figures recorded on xdist workers reach the terminal summary.
@@ -49,7 +49,6 @@ def summarize(terminal: Any, config: pytest.Config) -> None:
         return
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     Path(path).unlink(missing_ok=True)
-    os.environ.pop(REPORT_PATH_VARIABLE, None)
     if not lines:
         return
     terminal.section("figures")

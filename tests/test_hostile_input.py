@@ -264,6 +264,8 @@ def run_schemathesis(
         f"{server.base_url}/openapi.json",
         "--checks",
         "not_a_server_error,response_schema_conformance",
+        # The coverage phase, which walks every boundary of every parameter, is
+        # left out for time; the fuzzing phase found the same 500s.
         "--phases",
         "examples,fuzzing,stateful",
         "--max-examples",
