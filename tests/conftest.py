@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import report
 from tests.project import REPO_ROOT, RenderedProject
 from tests.variants import model
 
@@ -29,8 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point pytest-copie at this repository wherever pytest was started."""
+    """Point pytest-copie at this repository and start the figures file.
+
+    The figures file must exist before xdist starts its workers.
+    """
     config.option.template = str(REPO_ROOT)
+    report.start(config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -99,3 +104,10 @@ def postgres_server_url() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Print the figures that tests recorded with `tests.report.record`."""
+    report.summarize(terminalreporter, config)

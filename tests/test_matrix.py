@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -18,13 +20,16 @@ import pytest
 
 from tests.conftest import Render
 from tests.project import RenderedProject
+from tests.report import record
 from tests.test_database import empty_database, suite_env
+from tests.test_secrets import assert_no_committed_secret
 from tests.variants import model, variant_id
 
 JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
 # GitHub Actions expressions are `${{ ... }}`, which a rendered workflow keeps.
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 WINDOWS_FORBIDDEN = re.compile(r'[<>:"\\|?*\x00-\x1f]')
+BANDIT = Path(sys.executable).with_name("bandit")
 WINDOWS_RESERVED = frozenset(
     {"con", "prn", "aux", "nul"}
     | {f"com{n}" for n in range(1, 10)}
@@ -144,3 +149,36 @@ def test_serves_health(
         assert response.json() == {"status": "ok"}, response.text
         exit_code = server.stop()
         assert exit_code == 0, server.log()
+
+
+def test_bandit_finds_no_medium_or_high(
+    project: RenderedProject, variant: dict[str, Any]
+) -> None:
+    sources = [relpath for relpath in project.files if relpath.endswith(".py")]
+    completed = subprocess.run(
+        [str(BANDIT), "--format", "json", "--quiet", *sources],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(completed.stdout)
+    assert report["errors"] == [], completed.stdout
+    serious = [
+        f"{issue['filename']}:{issue['line_number']}: {issue['test_id']} "
+        f"{issue['issue_severity']}: {issue['issue_text']}"
+        for issue in report["results"]
+        if issue["issue_severity"] in {"MEDIUM", "HIGH"}
+    ]
+    record(
+        "bandit",
+        variant=variant_id(variant),
+        files=len(sources),
+        low=len(report["results"]) - len(serious),
+        medium_or_high=len(serious),
+    )
+    assert not serious, "bandit findings:\n" + "\n".join(serious)
+
+
+def test_no_secret_in_committed_files(project: RenderedProject) -> None:
+    assert_no_committed_secret(project.path, project.files)
