@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.project import REPO_ROOT, RenderedProject
+from tests.report import format_report, read_report, remove_report, start_report
 from tests.variants import model
 
 Render = Callable[..., RenderedProject]
+REPORT_FOLDER = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,8 +31,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Point pytest-copie at this repository wherever pytest was started."""
+    """Point pytest-copie at this repository and prepare the figures report.
+
+    Only the controller creates the report folder; xdist workers, which have
+    `workerinput`, inherit its path through the environment.
+    """
     config.option.template = str(REPO_ROOT)
+    if not hasattr(config, "workerinput"):
+        config.stash[REPORT_FOLDER] = start_report()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the figures that tests recorded with `tests.report.record`."""
+    folder = terminalreporter.config.stash.get(REPORT_FOLDER, None)
+    if folder is None:
+        return
+    lines = format_report(read_report(folder))
+    if lines:
+        terminalreporter.write_sep("=", "figures")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Delete the figures report once the summary is printed."""
+    folder = config.stash.get(REPORT_FOLDER, None)
+    if folder is not None:
+        remove_report(folder)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
