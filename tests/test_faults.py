@@ -71,7 +71,7 @@ POLL_INTERVAL = 0.05
 PROBLEM_LINE = re.compile(r"^.* (WARNING|ERROR|CRITICAL) .*$|^Traceback", re.MULTILINE)
 ERROR_LINE = re.compile(r"^.* (ERROR|CRITICAL) .*$|^Traceback", re.MULTILINE)
 
-# The service has no route that reports which process answered, and the
+# The service has no route that reports which process served a request, and the
 # product gets no test-only code paths, so each render gets one more router,
 # added the way a user adds one. The route is the one that
 # `tests.test_servers.serving_pids` calls, plus a database round trip, so a
@@ -262,7 +262,7 @@ def describe(outcomes: list[Outcome], limit: int = 5) -> str:
 
 
 def poll_ready(server: ServerProcess, status: int, timeout: float) -> httpx.Response:
-    """Poll `GET /ready` until it answers `status`, or fail after `timeout`."""
+    """Poll `GET /ready` until it returns `status`, or fail after `timeout`."""
     deadline = time.monotonic() + timeout
     last = "no response"
     while time.monotonic() < deadline:
@@ -308,7 +308,7 @@ def test_pair_survives_load_outage_and_sigterm(
 
 
 def check_load(booted: Booted) -> None:
-    """Serve a clean load: every request answered, no problem logged."""
+    """Send a clean load: every request gets a 2xx, and nothing is logged above INFO."""
     log_start = len(booted.server.log())
 
     with running_load(booted) as load:
