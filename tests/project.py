@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -34,6 +35,17 @@ PSYCOPG_EXECUTE = (
     "import sys, psycopg\n"
     "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
     "    connection.execute(sys.argv[2])\n"
+)
+# The same for statements whose last result's rows, if any, are printed as a
+# JSON list of lists.
+PSYCOPG_QUERY = (
+    "import json, sys, psycopg\n"
+    "with psycopg.connect(sys.argv[1], autocommit=True) as connection:\n"
+    "    cursor = connection.execute(sys.argv[2])\n"
+    "    while cursor.nextset():\n"
+    "        pass\n"
+    "    rows = cursor.fetchall() if cursor.description else []\n"
+    "print(json.dumps(rows, default=str))\n"
 )
 
 
@@ -290,6 +302,15 @@ class RenderedProject:
             yield urlunsplit(parts._replace(path=f"/{name}"))
         finally:
             self._execute_sql(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+    def postgres_query(self, url: str, statement: str) -> list[list[object]]:
+        """Run SQL statements in autocommit mode; return the last one's rows."""
+        python = str(self.path / ".venv" / "bin" / "python")
+        self.sync()
+        result = self.run([python, "-c", PSYCOPG_QUERY, url, statement])
+        assert result.returncode == 0, result.describe()
+        rows: list[list[object]] = json.loads(result.output)
+        return rows
 
     def _execute_sql(self, server_url: str, statement: str) -> None:
         python = str(self.path / ".venv" / "bin" / "python")

@@ -98,8 +98,19 @@ def test_workers_variant_suite_passes(workers_project: RenderedProject) -> None:
     assert " passed" in result.output, result.describe()
 
 
-def test_json_log_lines_carry_request_id(default_project: RenderedProject) -> None:
+def database_with_tables(project: RenderedProject, folder: Path) -> dict[str, str]:
+    """Create a SQLite database with the project's tables, for `/ready` to pass."""
+    env = {"DATABASE_URL": f"sqlite:///{(folder / 'service.db').as_posix()}"}
+    upgrade = project.tool(project.slug, "db", "upgrade", env=env)
+    assert upgrade.returncode == 0, upgrade.describe()
+    return env
+
+
+def test_json_log_lines_carry_request_id(
+    default_project: RenderedProject, tmp_path: Path
+) -> None:
     env = {"LOG_FORMAT": "json", "METRICS_ENABLED": "true"}
+    env.update(database_with_tables(default_project, tmp_path))
     with default_project.serve(env=env) as server:
         server.wait_until_healthy()
         response = httpx.get(
@@ -131,6 +142,7 @@ def test_metrics_add_up_across_workers(
         # `serve` creates its metrics folder under TMPDIR.
         "TMPDIR": str(tmp_path),
     }
+    env.update(database_with_tables(workers_project, tmp_path))
     with workers_project.serve(env=env) as server:
         wait_for_workers(server, 2, WORKERS_BOOT_TIMEOUT)
         metrics_dirs = list(tmp_path.glob(f"{workers_project.slug}-metrics-*"))
