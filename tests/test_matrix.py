@@ -131,8 +131,8 @@ def test_serves_health(
         project.serve(env=env) as server,
     ):
         # Worker processes each import the application before /health
-        # answers, which takes far more than a single process's boot on a
-        # loaded machine.
+        # responds, which takes far longer than a single process's boot on
+        # a loaded machine.
         response = server.wait_until_healthy(BOOT_TIMEOUT)
         assert response.json() == {"status": "ok"}, response.text
         exit_code = server.stop()

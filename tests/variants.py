@@ -156,8 +156,8 @@ class VariantModel:
         """
         return copy.deepcopy(self._pairwise_variants())
 
-    # Both sets take seconds to compute and every test module that collects
-    # variants asks for them, so each is computed once per process. The
+    # Both sets take seconds to compute and several test modules call them
+    # while collecting, so each is computed once per process. The
     # public methods hand out copies, so no caller can change the cached set.
     @cache  # noqa: B019 - one model per process, so the cache lives as long
     def _all_variants(self) -> list[Answers]:
