@@ -14,7 +14,7 @@ import pytest
 
 from tests import report
 from tests.project import REPO_ROOT, RenderedProject
-from tests.variants import model
+from tests.variants import model, variant_group
 
 Render = Callable[..., RenderedProject]
 
@@ -39,26 +39,33 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each test file on one xdist worker unless a test names its group.
+    """Keep the tests of one rendered project on one xdist worker.
 
-    Files share rendered variants through the session-scoped `render` fixture,
-    which each worker holds separately, so splitting a file would render and
-    install its variants twice. The variant tier groups its tests per variant.
+    Each worker renders and installs a variant separately, through the
+    session-scoped `render` fixture. So the tests of `default_project` share
+    the group of the default variant, tests that name their variant's group
+    keep it, and the other tests of a file share the file's group.
     """
+    default_group = variant_group({})
     for item in items:
-        if item.get_closest_marker("xdist_group") is None:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if "default_project" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(default_group))
+        else:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")
-def render(copie_session: object) -> Render:
+def render(copie_session: object, tmp_path_factory: pytest.TempPathFactory) -> Render:
     """Return a function that renders a variant from answers, once per session.
 
     Answers left out take the questionnaire's defaults. The same answers return
     the same rendered project, so tests of one variant share its virtual
-    environment.
+    environment. The projects of one session share one mypy cache folder.
     """
     projects: dict[str, RenderedProject] = {}
+    mypy_cache = tmp_path_factory.mktemp("mypy-cache")
 
     def render_variant(**answers: object) -> RenderedProject:
         key = json.dumps(model().complete(answers) | answers, sort_keys=True)
@@ -66,7 +73,7 @@ def render(copie_session: object) -> Render:
             result = copie_session.copy(extra_answers=answers)  # type: ignore[attr-defined]
             assert result.exception is None, f"render failed: {result.exception!r}"
             projects[key] = RenderedProject.from_render(
-                result.project_dir, result.answers
+                result.project_dir, result.answers, mypy_cache
             )
         return projects[key]
 

@@ -29,6 +29,15 @@ COMMAND_TIMEOUT = 600
 BOOT_TIMEOUT = 10.0
 STOP_TIMEOUT = 30.0
 
+# The checks every rendered variant passes, by name: the command of the
+# project's own environment and its arguments.
+CHECKS: dict[str, tuple[str, ...]] = {
+    "ruff check": ("ruff", "check", "."),
+    "ruff format": ("ruff", "format", "--check", "--diff", "."),
+    "mypy strict": ("mypy",),
+    "own suite": ("pytest", "-q", "-p", "no:cacheprovider"),
+}
+
 # Runs one SQL statement in autocommit mode with the project's own psycopg,
 # because CREATE DATABASE cannot run inside a transaction.
 PSYCOPG_EXECUTE = (
@@ -173,10 +182,15 @@ class RenderedProject:
     path: Path
     answers: dict[str, object]
     files: tuple[str, ...] = ()
+    # mypy's cache folder for `check`, shared by the projects that one xdist
+    # worker checks one after another; None keeps the project's own cache.
+    mypy_cache: Path | None = None
     _synced: bool = field(default=False, repr=False)
 
     @classmethod
-    def from_render(cls, path: Path, answers: dict[str, object]) -> RenderedProject:
+    def from_render(
+        cls, path: Path, answers: dict[str, object], mypy_cache: Path | None = None
+    ) -> RenderedProject:
         """Wrap a fresh render, listing its files before any tool adds more."""
         files = tuple(
             sorted(
@@ -185,7 +199,7 @@ class RenderedProject:
                 if item.is_file()
             )
         )
-        return cls(path, answers, files)
+        return cls(path, answers, files, mypy_cache)
 
     @property
     def slug(self) -> str:
@@ -255,6 +269,28 @@ class RenderedProject:
         self.sync()
         executable = self.path / ".venv" / "bin" / name
         return self.run([str(executable), *args], **kwargs)  # type: ignore[arg-type]
+
+    def check(self, name: str, postgres_server_url: str = "") -> CommandResult:
+        """Run the check `name` of `CHECKS` and assert that it passes.
+
+        The own suite of a PostgreSQL variant runs against `postgres_server_url`
+        when one is given, and otherwise starts a server of its own.
+        """
+        env = {}
+        if self.answers["database"] == "postgresql" and postgres_server_url:
+            env["TEST_DATABASE_URL"] = postgres_server_url
+        if name == "mypy strict" and self.mypy_cache is not None:
+            # Most of a cold mypy run analyses the dependencies, which are the
+            # same files in every project. mypy reuses a cached module only
+            # when its source hash and options match, and keeps one cache per
+            # target Python version. Two runs that write one SQLite cache at
+            # once wait on its lock, so each worker has a folder of its own.
+            env["MYPY_CACHE_DIR"] = str(self.mypy_cache)
+        result = self.tool(*CHECKS[name], env=env)
+        assert result.returncode == 0, f"{name} failed:\n{result.describe()}"
+        if name == "own suite":
+            assert " passed" in result.output, f"no test ran:\n{result.describe()}"
+        return result
 
     @contextmanager
     def serve(

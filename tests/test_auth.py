@@ -8,15 +8,16 @@ import httpx
 import pytest
 
 from tests.conftest import Render
-from tests.project import RenderedProject
+from tests.project import CHECKS, RenderedProject
 from tests.test_secrets import read_secret_key
+from tests.variants import variant_param
 
 EMAIL = "alice@example.com"
 PASSWORD = "correct horse battery staple"
 
 # Every subset of the auth schemes with SQLite, where users and API keys live
 # in tables. The default answers (SQLite with jwt) are left out because
-# test_render.py already checks that variant.
+# they are the first variant of test_matrix.py.
 SQLITE_SUBSETS = [
     [],
     ["basic"],
@@ -31,21 +32,15 @@ SQLITE_SUBSETS = [
 NO_DATABASE_SUBSETS = [[], ["jwt"], ["basic", "api_key"]]
 
 
-def variant(database: str, auth: list[str]) -> object:
+def auth_variant_param(database: str, auth: list[str]) -> object:
     """Return the answers of one variant as a pytest parameter with a short id."""
     name = "+".join(auth) or "no-auth"
-    return pytest.param({"database": database, "auth": auth}, id=f"{database}-{name}")
+    return variant_param({"database": database, "auth": auth}, f"{database}-{name}")
 
 
-VARIANTS = [variant("sqlite", subset) for subset in SQLITE_SUBSETS] + [
-    variant("none", subset) for subset in NO_DATABASE_SUBSETS
+VARIANTS = [auth_variant_param("sqlite", subset) for subset in SQLITE_SUBSETS] + [
+    auth_variant_param("none", subset) for subset in NO_DATABASE_SUBSETS
 ]
-CHECKS = {
-    "ruff check": ("ruff", "check", "."),
-    "ruff format": ("ruff", "format", "--check", "--diff", "."),
-    "mypy strict": ("mypy",),
-    "own suite": ("pytest", "-q", "-p", "no:cacheprovider"),
-}
 
 
 @pytest.fixture(params=VARIANTS)
@@ -55,10 +50,9 @@ def auth_variant(request: pytest.FixtureRequest, render: Render) -> RenderedProj
     return render(**answers)
 
 
-@pytest.mark.parametrize("check", list(CHECKS))
+@pytest.mark.parametrize("check", CHECKS)
 def test_auth_variant_passes(auth_variant: RenderedProject, check: str) -> None:
-    result = auth_variant.tool(*CHECKS[check])
-    assert result.returncode == 0, result.describe()
+    auth_variant.check(check)
 
 
 def test_auth_variant_files(auth_variant: RenderedProject) -> None:

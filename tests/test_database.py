@@ -6,35 +6,45 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import Render
-from tests.project import RenderedProject
+from tests.project import CHECKS, RenderedProject
+from tests.variants import variant_group, variant_param
+
+
+def database_variant(
+    database: str, db_api: str, migrations: bool, *marks: pytest.MarkDecorator
+) -> object:
+    """Return one database variant as a pytest parameter with a short id."""
+    answers = {"database": database, "db_api": db_api, "migrations": migrations}
+    schema = "migrations" if migrations else "create"
+    return variant_param(answers, f"{database}-{db_api}-{schema}", *marks)
+
 
 # A pairwise set over database, db_api and migrations runs by default; the
 # rest of the cartesian set runs with `-m full`. The default variant (sqlite,
-# async, migrations) has its gates and suite checked in test_render.py.
+# async, migrations) is the first variant of test_matrix.py.
 DATABASE_VARIANTS = [
-    pytest.param(("postgresql", "async", True), id="postgresql-async-migrations"),
-    pytest.param(("postgresql", "sync", False), id="postgresql-sync-create"),
-    pytest.param(("sqlite", "async", False), id="sqlite-async-create"),
-    pytest.param(("sqlite", "sync", True), id="sqlite-sync-migrations"),
-    pytest.param(
-        ("postgresql", "async", False),
-        id="postgresql-async-create",
-        marks=pytest.mark.full,
-    ),
-    pytest.param(
-        ("postgresql", "sync", True),
-        id="postgresql-sync-migrations",
-        marks=pytest.mark.full,
-    ),
-    pytest.param(
-        ("sqlite", "sync", False), id="sqlite-sync-create", marks=pytest.mark.full
-    ),
+    database_variant("postgresql", "async", True),
+    database_variant("postgresql", "sync", False),
+    database_variant("sqlite", "async", False),
+    database_variant("sqlite", "sync", True),
+    database_variant("postgresql", "async", False, pytest.mark.full),
+    database_variant("postgresql", "sync", True, pytest.mark.full),
+    database_variant("sqlite", "sync", False, pytest.mark.full),
 ]
+# Variants booted with concurrent requests. Each has the default auth (jwt).
+CONCURRENT_VARIANTS = [
+    database_variant("postgresql", "async", True),
+    database_variant("postgresql", "sync", False),
+    database_variant("sqlite", "sync", False),
+]
+# Without a database, which is also an auth variant of test_auth.py.
+NO_DATABASE = {"database": "none"}
 CONCURRENT_POSTS = 100
 # Log lines that mean sessions or connections were shared or exhausted.
 CONCURRENCY_ERRORS = (
@@ -48,8 +58,7 @@ CONCURRENCY_ERRORS = (
 
 @pytest.fixture(params=DATABASE_VARIANTS)
 def database_project(request: pytest.FixtureRequest, render: Render) -> RenderedProject:
-    database, db_api, migrations = request.param
-    return render(database=database, db_api=db_api, migrations=migrations)
+    return render(**request.param)
 
 
 @contextmanager
@@ -73,35 +82,11 @@ def database_url(
         yield url
 
 
-def suite_env(project: RenderedProject, postgres_server_url: str) -> dict[str, str]:
-    """Point a PostgreSQL project's own tests at the session's server."""
-    if project.answers["database"] == "postgresql":
-        return {"TEST_DATABASE_URL": postgres_server_url}
-    return {}
-
-
-def test_ruff_check_passes(database_project: RenderedProject) -> None:
-    result = database_project.tool("ruff", "check", ".")
-    assert result.returncode == 0, result.describe()
-
-
-def test_ruff_format_check_passes(database_project: RenderedProject) -> None:
-    result = database_project.tool("ruff", "format", "--check", "--diff", ".")
-    assert result.returncode == 0, result.describe()
-
-
-def test_mypy_strict_passes(database_project: RenderedProject) -> None:
-    result = database_project.tool("mypy")
-    assert result.returncode == 0, result.describe()
-
-
-def test_generated_suite_passes(
-    database_project: RenderedProject, postgres_server_url: str
+@pytest.mark.parametrize("check", CHECKS)
+def test_database_variant_passes(
+    database_project: RenderedProject, postgres_server_url: str, check: str
 ) -> None:
-    env = suite_env(database_project, postgres_server_url)
-    result = database_project.tool("pytest", "-q", "-p", "no:cacheprovider", env=env)
-    assert result.returncode == 0, result.describe()
-    assert " passed" in result.output, result.describe()
+    database_project.check(check, postgres_server_url)
 
 
 def test_cli_builds_schema_of_models(
@@ -150,29 +135,16 @@ def test_default_variant_migrations_match_models(
             path.unlink()
 
 
-@pytest.mark.parametrize(
-    ("database", "db_api", "migrations"),
-    [
-        ("postgresql", "async", True),
-        ("postgresql", "sync", False),
-        ("sqlite", "sync", False),
-    ],
-    ids=["postgresql-async", "postgresql-sync", "sqlite-sync"],
-)
+@pytest.mark.parametrize("answers", CONCURRENT_VARIANTS)
 def test_concurrent_posts_all_succeed(
-    render: Render,
-    postgres_server_url: str,
-    tmp_path: Path,
-    database: str,
-    db_api: str,
-    migrations: bool,
+    render: Render, postgres_server_url: str, tmp_path: Path, answers: dict[str, Any]
 ) -> None:
-    project = render(database=database, db_api=db_api, migrations=migrations)
+    project = render(**answers)
     with empty_database(project, postgres_server_url, tmp_path) as database_url:
         # These variants have the default auth (jwt): open registration lets
         # the test create its user, whose token then signs the posts.
         env = {"DATABASE_URL": database_url, "REGISTRATION_OPEN": "true"}
-        command = "upgrade" if migrations else "create"
+        command = "upgrade" if answers["migrations"] else "create"
         schema = project.tool(project.slug, "db", command, env=env)
         assert schema.returncode == 0, schema.describe()
         with project.serve(env=env) as server:
@@ -220,8 +192,9 @@ async def post_and_fetch(
     return list(created), list(fetched)
 
 
+@pytest.mark.xdist_group(variant_group(NO_DATABASE))
 def test_no_database_renders_no_sqlalchemy(render: Render) -> None:
-    project = render(database="none")
+    project = render(**NO_DATABASE)
     for relpath in project.files:
         text = (project.path / relpath).read_text(encoding="utf-8").lower()
         assert "sqlalchemy" not in text, relpath
@@ -229,12 +202,3 @@ def test_no_database_renders_no_sqlalchemy(render: Render) -> None:
     for name in ("db.py", "models.py", "alembic.ini", "migrations"):
         matches = [relpath for relpath in project.files if name in relpath]
         assert not matches, matches
-
-
-def test_no_database_variant_passes_gates(render: Render) -> None:
-    project = render(database="none")
-    for args in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
-        result = project.tool(*args)
-        assert result.returncode == 0, result.describe()
-    suite = project.tool("pytest", "-q", "-p", "no:cacheprovider")
-    assert suite.returncode == 0, suite.describe()

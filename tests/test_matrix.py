@@ -18,12 +18,14 @@ from typing import Any
 
 import pytest
 
+from tests import test_auth, test_database, test_observability
 from tests.conftest import Render
-from tests.project import RenderedProject
+from tests.project import CHECKS, RenderedProject
 from tests.report import record
-from tests.test_database import empty_database, suite_env
+from tests.test_database import empty_database
 from tests.test_secrets import assert_no_committed_secret
-from tests.variants import model, variant_id
+from tests.test_servers import BOOT_TIMEOUT
+from tests.variants import Answers, model, variant_group, variant_id
 
 JINJA_MARKERS = re.compile(r"\{\{|\{%|\{#")
 # GitHub Actions expressions are `${{ ... }}`, which a rendered workflow keeps.
@@ -50,7 +52,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         pytest.param(
             variant,
             id=variant_id(variant),
-            marks=pytest.mark.xdist_group(variant_id(variant)),
+            marks=pytest.mark.xdist_group(variant_group(variant)),
         )
         for variant in variants
     ]
@@ -61,7 +63,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             pytest.param(
                 variant,
                 id=variant_id(variant),
-                marks=[pytest.mark.xdist_group(variant_id(variant)), pytest.mark.full],
+                marks=[
+                    pytest.mark.xdist_group(variant_group(variant)),
+                    pytest.mark.full,
+                ],
             )
             for variant in model().all_variants()
             if variant_id(variant) not in chosen
@@ -116,26 +121,11 @@ def test_text_files_use_lf_and_one_newline(project: RenderedProject) -> None:
         assert not data.endswith(b"\n\n"), f"{relpath} ends with a blank line"
 
 
-def test_ruff_check_passes(project: RenderedProject) -> None:
-    result = project.tool("ruff", "check", ".")
-    assert result.returncode == 0, result.describe()
-
-
-def test_ruff_format_passes(project: RenderedProject) -> None:
-    result = project.tool("ruff", "format", "--check", "--diff", ".")
-    assert result.returncode == 0, result.describe()
-
-
-def test_mypy_strict_passes(project: RenderedProject) -> None:
-    result = project.tool("mypy")
-    assert result.returncode == 0, result.describe()
-
-
-def test_own_suite_passes(project: RenderedProject, postgres_server_url: str) -> None:
-    env = suite_env(project, postgres_server_url)
-    result = project.tool("pytest", "-q", "-p", "no:cacheprovider", env=env)
-    assert result.returncode == 0, result.describe()
-    assert " passed" in result.output, result.describe()
+@pytest.mark.parametrize("check", CHECKS)
+def test_check_passes(
+    project: RenderedProject, postgres_server_url: str, check: str
+) -> None:
+    project.check(check, postgres_server_url)
 
 
 def test_serves_health(
@@ -145,7 +135,10 @@ def test_serves_health(
         database_env(project, postgres_server_url, tmp_path) as env,
         project.serve(env=env) as server,
     ):
-        response = server.wait_until_healthy()
+        # Worker processes each import the application before /health
+        # responds, which takes far longer than a single process's boot on
+        # a loaded machine.
+        response = server.wait_until_healthy(BOOT_TIMEOUT)
         assert response.json() == {"status": "ok"}, response.text
         exit_code = server.stop()
         assert exit_code == 0, server.log()
@@ -182,3 +175,33 @@ def test_bandit_finds_no_medium_or_high(
 
 def test_no_secret_in_committed_files(project: RenderedProject) -> None:
     assert_no_committed_secret(project.path, project.files)
+
+
+def param_answers(params: list[Any]) -> list[Answers]:
+    """Return the answers of pytest parameters made by `variant_param`."""
+    return [param.values[0] for param in params]
+
+
+def test_every_tier_variant_is_checked() -> None:
+    # Answer sets whose checks a tier runs itself, beside the pairwise set.
+    checked_by = {
+        "pairwise set": model().pairwise_variants(),
+        "test_database.py": param_answers(test_database.DATABASE_VARIANTS),
+        "test_auth.py": param_answers(test_auth.VARIANTS),
+        "test_observability.py": [test_observability.WORKERS_VARIANT],
+    }
+    checked = {
+        variant_group(answers)
+        for variants in checked_by.values()
+        for answers in variants
+    }
+    # Variants that tiers render for their behaviour tests but do not check.
+    rendered = [
+        model().default_variant(),
+        test_database.NO_DATABASE,
+        *param_answers(test_database.CONCURRENT_VARIANTS),
+    ]
+    for answers in rendered:
+        assert variant_group(answers) in checked, (
+            f"no test runs ruff, mypy and the own suite of {answers}"
+        )

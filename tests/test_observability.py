@@ -11,8 +11,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Render
-from tests.project import RenderedProject, ServerProcess, free_port
+from tests.project import CHECKS, RenderedProject, ServerProcess, free_port
 
+# A variant served by Uvicorn worker processes, with tracing.
+WORKERS_VARIANT = {
+    "server": "uvicorn",
+    "process_model": "workers",
+    "opentelemetry": True,
+}
 # Maximum requests sent while waiting for both workers to serve one.
 MAX_REQUESTS = 400
 # Requests sent after both workers have served one, so both counts grow further.
@@ -25,7 +31,7 @@ WORKERS_BOOT_TIMEOUT = 60.0
 @pytest.fixture(scope="module")
 def workers_project(render: Render) -> RenderedProject:
     """Return a variant served by Uvicorn worker processes, with tracing."""
-    return render(server="uvicorn", process_model="workers", opentelemetry=True)
+    return render(**WORKERS_VARIANT)
 
 
 def log_records(server: ServerProcess) -> list[dict[str, object]]:
@@ -80,22 +86,9 @@ def request_count(server: ServerProcess, route: str) -> float:
     return total
 
 
-def test_workers_variant_passes_ruff(workers_project: RenderedProject) -> None:
-    check = workers_project.tool("ruff", "check", ".")
-    assert check.returncode == 0, check.describe()
-    formatted = workers_project.tool("ruff", "format", "--check", "--diff", ".")
-    assert formatted.returncode == 0, formatted.describe()
-
-
-def test_workers_variant_passes_mypy(workers_project: RenderedProject) -> None:
-    result = workers_project.tool("mypy")
-    assert result.returncode == 0, result.describe()
-
-
-def test_workers_variant_suite_passes(workers_project: RenderedProject) -> None:
-    result = workers_project.tool("pytest", "-q", "-p", "no:cacheprovider")
-    assert result.returncode == 0, result.describe()
-    assert " passed" in result.output, result.describe()
+@pytest.mark.parametrize("check", CHECKS)
+def test_workers_variant_passes(workers_project: RenderedProject, check: str) -> None:
+    workers_project.check(check)
 
 
 def database_with_tables(project: RenderedProject, folder: Path) -> dict[str, str]:

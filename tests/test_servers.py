@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import Render
 from tests.project import RenderedProject, ServerProcess
+from tests.variants import variant_param
 
 PAIRS = [
     ("uvicorn", "single"),
@@ -74,16 +75,26 @@ BOOT_TIMEOUT = 60.0
 FAILURE_EXIT_TIMEOUT = 30.0
 
 
-@pytest.fixture(scope="module", params=PAIRS, ids=["-".join(pair) for pair in PAIRS])
+# The answers of each pair's render. Each pair is an xdist group of its own,
+# so both workers boot pairs.
+PAIR_VARIANTS = [
+    variant_param(
+        {
+            "server": server,
+            "process_model": process_model,
+            "database": "sqlite",
+            "project_name": "Server Check",
+        },
+        f"{server}-{process_model}",
+    )
+    for server, process_model in PAIRS
+]
+
+
+@pytest.fixture(scope="module", params=PAIR_VARIANTS)
 def project(request: pytest.FixtureRequest, render: Render) -> RenderedProject:
     """Render one pair with the test routes and build its environment."""
-    server, process_model = request.param
-    rendered = render(
-        server=server,
-        process_model=process_model,
-        database="sqlite",
-        project_name="Server Check",
-    )
+    rendered = render(**request.param)
     package = rendered.path / "src" / str(rendered.answers["package_name"])
     routes = package / "api" / "server_test.py"
     if not routes.exists():

@@ -222,23 +222,70 @@ def answers(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {**BASE_ANSWERS, **VARIANTS[request.param]}
 
 
+def user_edits(project: Project) -> dict[str, str]:
+    """Return the edits a user makes at v1.0.0: relative path -> new text.
+
+    `README.md` gets a last line of its own, where release 2.0.0 adds another,
+    so that file conflicts; release 2.0.0 leaves the other edited files alone.
+    """
+    main_py = project.path / "src" / "update_check" / "main.py"
+    return {
+        "src/update_check/main.py": main_py.read_text(encoding="utf-8")
+        + "\n# Kept by updates: the template leaves this file alone.\n",
+        "docs/decisions.md": "# Decisions\n\nWe write our own docs here.\n",
+        ".env": project.env_at_copy + "LOG_LEVEL=DEBUG\n",
+        "README.md": (project.path / "README.md").read_text(encoding="utf-8")
+        + "\nOur own last line.\n",
+        "NOTES.md": NOTES + "Our own note.\n",
+    }
+
+
+@dataclass
+class UpdatedProject:
+    """A project updated to v2.0.0, after the user's committed edits if any."""
+
+    project: Project
+    edits: dict[str, str]  # relative path -> text the user left in it
+
+
+def update_project(
+    template_repo: Path, answers: dict[str, Any], folder: Path, edit: bool
+) -> UpdatedProject:
+    """Render a project at v1.0.0, commit `user_edits` if `edit`, and update it."""
+    project = new_project(template_repo, folder, answers)
+    edits = user_edits(project) if edit else {}
+    for name, text in edits.items():
+        path = project.path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    if edits:
+        commit_all(project.path, "Edit the project")
+    project.update()
+    return UpdatedProject(project, edits)
+
+
 @pytest.fixture(scope="module")
-def untouched(
+def updated(
     template_repo: Path,
     answers: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Project:
-    """Return a project updated to v2.0.0 without any edit."""
-    project = new_project(
-        template_repo, tmp_path_factory.mktemp("untouched") / "project", answers
-    )
-    project.update()
-    return project
+) -> dict[str, UpdatedProject]:
+    """Return two projects updated to v2.0.0: "untouched" and "edited" by a user."""
+    return {
+        kind: update_project(
+            template_repo,
+            answers,
+            tmp_path_factory.mktemp(kind) / "project",
+            edit=kind == "edited",
+        )
+        for kind in ("untouched", "edited")
+    }
 
 
 def test_untouched_update_equals_fresh_copy(
-    untouched: Project, template_repo: Path, tmp_path: Path
+    updated: dict[str, UpdatedProject], template_repo: Path, tmp_path: Path
 ) -> None:
+    untouched = updated["untouched"].project
     fresh_answers = {**untouched.answers, "ci_service": untouched.answers["ci"]}
     del fresh_answers["ci"]
     fresh = render(template_repo, tmp_path / "fresh", fresh_answers, V2)
@@ -259,7 +306,8 @@ def test_untouched_update_equals_fresh_copy(
         assert f"SECRET_KEY={key}\n" in untouched.env_at_copy, "SECRET_KEY changed"
 
 
-def test_renamed_question_keeps_answer(untouched: Project) -> None:
+def test_renamed_question_keeps_answer(updated: dict[str, UpdatedProject]) -> None:
+    untouched = updated["untouched"].project
     recorded = untouched.recorded_answers()
     assert recorded.get("ci_service") == "gitlab", f"answers file: {recorded}"
     assert "ci" not in recorded, f"old key kept in the answers file: {recorded}"
@@ -269,48 +317,8 @@ def test_renamed_question_keeps_answer(untouched: Project) -> None:
     assert "Release note: first release" in release, release
 
 
-@dataclass
-class EditedProject:
-    """A project updated after the user edited and committed it."""
-
-    project: Project
-    edits: dict[str, str]  # relative path -> text the user left in it
-
-
-@pytest.fixture(scope="module")
-def edited(
-    template_repo: Path,
-    answers: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> EditedProject:
-    """Edit a project at v1.0.0, commit the edits and update it to v2.0.0.
-
-    `README.md` gets a last line of its own, where release 2.0.0 adds another,
-    so that file conflicts; release 2.0.0 leaves the other edited files alone.
-    """
-    project = new_project(
-        template_repo, tmp_path_factory.mktemp("edited") / "project", answers
-    )
-    main_py = project.path / "src" / "update_check" / "main.py"
-    edits = {
-        "src/update_check/main.py": main_py.read_text(encoding="utf-8")
-        + "\n# Kept by updates: the template leaves this file alone.\n",
-        "docs/decisions.md": "# Decisions\n\nWe write our own docs here.\n",
-        ".env": project.env_at_copy + "LOG_LEVEL=DEBUG\n",
-        "README.md": (project.path / "README.md").read_text(encoding="utf-8")
-        + "\nOur own last line.\n",
-        "NOTES.md": NOTES + "Our own note.\n",
-    }
-    for name, text in edits.items():
-        path = project.path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    commit_all(project.path, "Edit the project")
-    project.update()
-    return EditedProject(project, edits)
-
-
-def test_edits_in_unchanged_files_survive(edited: EditedProject) -> None:
+def test_edits_in_unchanged_files_survive(updated: dict[str, UpdatedProject]) -> None:
+    edited = updated["edited"]
     path = edited.project.path
     for name in ("src/update_check/main.py", "docs/decisions.md", ".env"):
         text = (path / name).read_text(encoding="utf-8")
@@ -320,7 +328,8 @@ def test_edits_in_unchanged_files_survive(edited: EditedProject) -> None:
     assert status == "", f"update touched files the template left alone:\n{status}"
 
 
-def test_conflicting_edit_is_marked_inline(edited: EditedProject) -> None:
+def test_conflicting_edit_is_marked_inline(updated: dict[str, UpdatedProject]) -> None:
+    edited = updated["edited"]
     path = edited.project.path
     readme = (path / "README.md").read_text(encoding="utf-8")
     for marker in ("<<<<<<< before updating", "=======", ">>>>>>> after updating"):
@@ -333,7 +342,8 @@ def test_conflicting_edit_is_marked_inline(edited: EditedProject) -> None:
     assert reject_files(path) == [], "update left .rej files"
 
 
-def test_moved_file_keeps_edits(edited: EditedProject) -> None:
+def test_moved_file_keeps_edits(updated: dict[str, UpdatedProject]) -> None:
+    edited = updated["edited"]
     path = edited.project.path
     assert not (path / "NOTES.md").exists(), "update kept the old path"
     # The migration moved the user's file before the merge, which has no
@@ -395,9 +405,7 @@ def test_changed_answers_match_fresh_copy(
         assert recorded.get(key) == value, f"answers file: {recorded}"
 
     # The project's own suite passes with the new answers.
-    rendered = RenderedProject(project.path, recorded)
-    result = rendered.tool("pytest", "-q", "-p", "no:cacheprovider")
-    assert result.returncode == 0, result.describe()
+    RenderedProject(project.path, recorded).check("own suite")
 
 
 @pytest.mark.parametrize("in_git", [True, False], ids=["uncommitted", "outside-git"])

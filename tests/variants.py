@@ -11,6 +11,7 @@ Run `python3 -m uv run python -m tests.variants --help` for the command line.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import itertools
 import json
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import jinja2
+import pytest
 import typer
 import yaml
 from jinja2 import meta
@@ -143,6 +145,22 @@ class VariantModel:
         A question that is not asked, such as `db_api` without a database, is
         left out of the variant instead of multiplying it.
         """
+        return copy.deepcopy(self._all_variants())
+
+    def pairwise_variants(self) -> list[Answers]:
+        """Return a small set of variants that covers every valid pair of answers.
+
+        Greedy: the default variant first, then repeatedly the valid variant
+        that covers the most pairs not yet covered, ties broken by order in the
+        cartesian set, so the result is the same on every run.
+        """
+        return copy.deepcopy(self._pairwise_variants())
+
+    # Both sets take seconds to compute and several test modules call them
+    # while collecting, so each is computed once per process. The
+    # public methods hand out copies, so no caller can change the cached set.
+    @cache  # noqa: B019 - one model per process, so the cache lives as long
+    def _all_variants(self) -> list[Answers]:
         variants: list[Answers] = []
         seen: set[str] = set()
         for combination in itertools.product(*(q.values for q in self.questions)):
@@ -161,14 +179,9 @@ class VariantModel:
             variants.append(variant)
         return variants
 
-    def pairwise_variants(self) -> list[Answers]:
-        """Return a small set of variants that covers every valid pair of answers.
-
-        Greedy: the default variant first, then repeatedly the valid variant
-        that covers the most pairs not yet covered, ties broken by order in the
-        cartesian set, so the result is the same on every run.
-        """
-        candidates = self.all_variants()
+    @cache  # noqa: B019 - one model per process, so the cache lives as long
+    def _pairwise_variants(self) -> list[Answers]:
+        candidates = self._all_variants()
         # Pairs become bits of one integer per variant, so that counting the
         # pairs a variant would newly cover is one AND and one bit count.
         index: dict[Pair, int] = {}
@@ -194,12 +207,20 @@ class VariantModel:
 
     def default_variant(self) -> Answers:
         """Return the variant that `copier copy --defaults` renders."""
-        answers = {**self.fixed_answers}
+        return self.variant_of({})
+
+    def variant_of(self, answers: Mapping[str, Any]) -> Answers:
+        """Return the variant that `answers` render, defaults filled in.
+
+        Like `copier copy --defaults`, a question left out takes its default,
+        and a question that is not asked is left out of the variant.
+        """
+        context = {**self.fixed_answers}
         variant: Answers = {}
         for question in self.questions:
-            answers[question.name] = question.default
-            if self.is_asked(question, answers):
-                variant[question.name] = question.default
+            context[question.name] = answers.get(question.name, question.default)
+            if self.is_asked(question, context):
+                variant[question.name] = context[question.name]
         return variant
 
 
@@ -232,6 +253,24 @@ def answer_text(value: Any) -> str:
 def variant_id(variant: Mapping[str, Any]) -> str:
     """Return a readable, stable id such as `server=granian,database=none`."""
     return ",".join(f"{key}={answer_text(value)}" for key, value in variant.items())
+
+
+def variant_group(answers: Mapping[str, Any]) -> str:
+    """Return the xdist group of the tests that use the project `answers` render.
+
+    Answer sets that render the same project share a group, so one worker
+    renders it and builds its virtual environment once. Free-text answers,
+    such as `project_name`, are part of the group's name.
+    """
+    names = {question.name for question in model().questions}
+    free_text = {key: value for key, value in answers.items() if key not in names}
+    return variant_id(model().variant_of(answers) | free_text)
+
+
+def variant_param(answers: Answers, id: str, *marks: Any) -> Any:
+    """Return `answers` as a pytest parameter in the xdist group of its variant."""
+    group = pytest.mark.xdist_group(variant_group(answers))
+    return pytest.param(answers, id=id, marks=[group, *marks])
 
 
 def variant_pairs(variant: Mapping[str, Any]) -> frozenset[Pair]:
