@@ -1,8 +1,8 @@
 """Servers under test: the generated service and the bare apps, per server pair.
 
 Each server and process model pair gets one rendered project. The generated
-service runs with `<slug> serve`; the bare apps in benchmarks/apps/ run with
-the same server's own command line, from that project's virtual environment,
+service runs with `<slug> serve`. The bare apps in benchmarks/apps/ run with
+the same server's own command line from that project's virtual environment,
 so both sides use the same versions of every package.
 """
 
@@ -29,8 +29,8 @@ from tests.project import (
 APPS = REPO_ROOT / "benchmarks" / "apps"
 # Worker processes of the multi-process models.
 WORKERS = 2
-# Seconds a server may take to answer its first 200: workers each import the
-# application, which is slow on a busy two-core machine.
+# Seconds a server may take to return its first 200, because each worker
+# imports the application, which is slow on a busy two-core machine.
 BOOT_TIMEOUT = 60.0
 # Seconds between two attempts to get the first 200 of a booting server.
 POLL_INTERVAL = 0.005
@@ -173,7 +173,7 @@ class Contestant:
 
 
 def wait_for_ok(server: ServerProcess, path: str) -> float:
-    """Poll GET `path` until it answers 200 and return the `perf_counter` then.
+    """Poll GET `path` until it returns 200, and return the `perf_counter` then.
 
     Polling is every `POLL_INTERVAL` seconds, finer than the tests' default,
     because the cold start is measured to this resolution.
@@ -194,9 +194,9 @@ def cpu_ticks(pid: int) -> int:
 def wait_for_idle_workers(server: ServerProcess, count: int) -> None:
     """Wait until `count` processes hold the listening socket and sit idle.
 
-    A load must not start while a worker still imports the application: the
-    ready workers would accept every keep-alive connection and keep it for
-    the whole measurement, so the late worker would serve nothing.
+    A load must not start while a worker still imports the application,
+    because the ready workers would accept every keep-alive connection and
+    keep it for the whole measurement, so the late worker would serve nothing.
     """
     deadline = time.perf_counter() + BOOT_TIMEOUT
     while time.perf_counter() < deadline:
@@ -219,7 +219,7 @@ def wait_for_idle_workers(server: ServerProcess, count: int) -> None:
 
 
 def cold_start_seconds(contestant: Contestant) -> float:
-    """Start the contestant and return the seconds until `/health` answers 200."""
+    """Start the contestant and return the seconds until `/health` returns 200."""
     started = time.perf_counter()
     with contestant.serve() as server:
         return wait_for_ok(server, HEALTH_PATH) - started
