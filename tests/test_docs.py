@@ -29,6 +29,10 @@ SHELL_BLOCK = re.compile(
 # Every other command in a shell block must be a string literal of a test
 # file that runs it.
 NOT_RUN_BY_TESTS = {
+    "python3 -m uv run python -m benchmarks": (
+        "the full benchmark run takes over half an hour on 2 cores; "
+        "test_benchmarks.py runs the same command with --quick"
+    ),
     "python3 -m pip install uv && python3 -m uv run pytest": (
         "the README's test command runs the whole suite, this test included; "
         ".ci/run runs it in CI, and test_ci_runs_the_readme_test_command checks "
