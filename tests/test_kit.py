@@ -17,17 +17,19 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uv
 import yaml
 
 from extensions.versions import UV_VERSION
 from tests.conftest import Render
-from tests.project import REPO_ROOT, CommandResult, RenderedProject
+from tests.project import BOOT_TIMEOUT, REPO_ROOT, CommandResult, RenderedProject
 from tests.test_render import JINJA_MARKERS
 from tests.variants import model, variant_group
 
@@ -645,6 +647,24 @@ def test_healthcheck_reports_server_state(default_project: RenderedProject) -> N
     down = default_project.tool("python", "-m", module, env={"PORT": port})
     assert down.returncode == 1, down.describe()
     assert f"GET /health on port {port} failed" in down.output, down.describe()
+
+
+def test_healthcheck_passes_allowed_hosts(default_project: RenderedProject) -> None:
+    module = f"{default_project.answers['package_name']}.healthcheck"
+    allowed = {"ALLOWED_HOSTS": "api.example.com"}
+    with default_project.serve(env=allowed) as server:
+        port = server.base_url.rsplit(":", 1)[1]
+        env = {**allowed, "PORT": port}
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        check = default_project.tool("python", "-m", module, env=env)
+        while check.returncode != 0 and time.monotonic() < deadline:
+            assert server.process.poll() is None, server.log()
+            time.sleep(0.2)
+            check = default_project.tool("python", "-m", module, env=env)
+        assert check.returncode == 0, f"{check.describe()}\nserver log:\n{server.log()}"
+        # The server does check the Host header: the address alone gets 400.
+        plain = httpx.get(f"{server.base_url}/health", timeout=5.0)
+        assert plain.status_code == 400, plain.text
 
 
 # README
