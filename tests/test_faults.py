@@ -1,7 +1,7 @@
 """Load, a database outage and SIGTERM under load, for every server and process model.
 
-Each pair is booted once on PostgreSQL, and one test runs three checks on it
-in order: a clean load, a database outage under load, and SIGTERM under load,
+Each pair is booted once, and one test runs its checks on it in order: a clean
+load, a database outage under load (PostgreSQL only), and SIGTERM under load,
 which stops the server. The load comes from `tests/load.py` in a process of its own
 and covers `GET /health`, `POST /posts` and `GET /posts/{id}`. Every request's
 outcome is kept, and the figures are printed at the end of the run.
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,25 +29,26 @@ from tests.project import RenderedProject, ServerProcess
 from tests.report import record
 from tests.test_servers import BOOT_TIMEOUT, serving_pids, wait_for_workers
 
-# server, process model, db_api, migrations: every server and process model,
-# with both database APIs and both ways to create the schema among them.
+# server, process model, database, db_api, migrations: every server and
+# process model on PostgreSQL, with both database APIs and both ways to create
+# the schema among them, and SQLite with one and with several processes.
+# Variants without a database serve only /health, which every pair loads.
 PAIRS = [
-    ("uvicorn", "single", "async", True),
-    ("uvicorn", "workers", "sync", False),
-    ("uvicorn", "gunicorn", "async", False),
-    ("hypercorn", "single", "sync", True),
-    ("hypercorn", "workers", "async", True),
-    ("granian", "single", "sync", False),
-    ("granian", "workers", "async", False),
+    ("uvicorn", "single", "postgresql", "async", True),
+    ("uvicorn", "workers", "postgresql", "sync", False),
+    ("uvicorn", "gunicorn", "postgresql", "async", False),
+    ("hypercorn", "single", "postgresql", "sync", True),
+    ("hypercorn", "workers", "postgresql", "async", True),
+    ("granian", "single", "postgresql", "sync", False),
+    ("granian", "workers", "postgresql", "async", False),
+    ("uvicorn", "workers", "sqlite", "async", True),
+    ("granian", "single", "sqlite", "sync", False),
 ]
-# One test per pair runs the three checks on one booted server. Separate
-# tests sharing a module-scoped fixture would need xdist groups to stay on
-# one worker, and pytest-xdist 3.8 cannot set them under pytest 9: it writes
-# `item._nodeid`, which pytest 9 no longer reads.
-PAIR_IDS = [f"{server}-{process_model}" for server, process_model, _, _ in PAIRS]
+# One test per pair runs its checks in order on one booted server.
+PAIR_IDS = ["-".join(pair[:3]) for pair in PAIRS]
 
 # Worker processes of the multi-process models. Each keeps at most
-# POOL_SIZE connections, so the seven pairs stay far below PostgreSQL's
+# POOL_SIZE connections, so the PostgreSQL pairs stay far below PostgreSQL's
 # default max_connections of 100 while other tests use the same server.
 WORKERS = 2
 POOL_SIZE = 4
@@ -110,7 +111,9 @@ class Booted:
     name: str
     project: RenderedProject
     server: ServerProcess
-    server_url: str
+    database: str
+    # The PostgreSQL server's URL, or None on SQLite.
+    server_url: str | None
     database_url: str
     headers: dict[str, str]
     workers: set[int]
@@ -150,58 +153,83 @@ def sign_in(base_url: str) -> dict[str, str]:
 
 @contextmanager
 def booted_pair(
-    pair: tuple[str, str, str, bool],
+    pair: tuple[str, str, str, str, bool],
     render: Render,
     postgres_server_url: str,
     temporary: Path,
 ) -> Iterator[Booted]:
-    """Serve one pair on a fresh PostgreSQL database with its schema.
+    """Serve one pair on a fresh database with its schema.
 
     Metrics are on, so the multi-process models keep a metrics folder in the
     pair's own TMPDIR, which must be gone once the server has stopped.
     """
-    server_name, process_model, db_api, migrations = pair
+    server_name, process_model, database, db_api, migrations = pair
     project = render(
         server=server_name,
         process_model=process_model,
-        database="postgresql",
+        database=database,
         db_api=db_api,
         migrations=migrations,
         project_name="Fault Check",
     )
     add_test_routes(project)
-    multiprocess = process_model != "single"
-    with project.postgres_database(postgres_server_url) as database_url:
-        env = {
-            "DATABASE_URL": database_url,
-            "DATABASE_POOL_SIZE": str(POOL_SIZE),
-            "DATABASE_MAX_OVERFLOW": "0",
-            "REGISTRATION_OPEN": "true",
-            "ACCESS_LOG": "false",
-            "LOG_FORMAT": "text",
-            "WEB_CONCURRENCY": str(WORKERS if multiprocess else 1),
-            "METRICS_ENABLED": "true",
-            "TMPDIR": str(temporary),
-        }
-        schema = project.tool(
-            project.slug, "db", "upgrade" if migrations else "create", env=env
-        )
-        assert schema.returncode == 0, schema.describe()
-        with project.serve(env=env) as server:
-            server.wait_until_healthy(BOOT_TIMEOUT)
-            workers = wait_for_workers(server, WORKERS if multiprocess else 0)
-            # Granian serves from one child process, the others from their own.
-            workers = workers or {server.process.pid}
-            yield Booted(
-                name=f"{server_name}-{process_model}",
-                project=project,
-                server=server,
-                server_url=postgres_server_url,
-                database_url=database_url,
-                headers=sign_in(server.base_url),
-                workers=workers,
-                temporary=temporary,
+    with ExitStack() as stack:
+        if database == "postgresql":
+            server_url: str | None = postgres_server_url
+            database_url = stack.enter_context(
+                project.postgres_database(postgres_server_url)
             )
+        else:
+            server_url = None
+            database_url = f"sqlite:///{temporary / 'fault-check.db'}"
+        yield stack.enter_context(
+            serve_pair(project, database, server_url, database_url, temporary)
+        )
+
+
+@contextmanager
+def serve_pair(
+    project: RenderedProject,
+    database: str,
+    server_url: str | None,
+    database_url: str,
+    temporary: Path,
+) -> Iterator[Booted]:
+    """Create the schema in `database_url`, then serve the project on it."""
+    process_model = project.answers["process_model"]
+    multiprocess = process_model != "single"
+    env = {
+        "DATABASE_URL": database_url,
+        "DATABASE_POOL_SIZE": str(POOL_SIZE),
+        "DATABASE_MAX_OVERFLOW": "0",
+        "REGISTRATION_OPEN": "true",
+        "ACCESS_LOG": "false",
+        "LOG_FORMAT": "text",
+        "WEB_CONCURRENCY": str(WORKERS if multiprocess else 1),
+        "METRICS_ENABLED": "true",
+        "TMPDIR": str(temporary),
+    }
+    migrations = project.answers["migrations"]
+    schema = project.tool(
+        project.slug, "db", "upgrade" if migrations else "create", env=env
+    )
+    assert schema.returncode == 0, schema.describe()
+    with project.serve(env=env) as server:
+        server.wait_until_healthy(BOOT_TIMEOUT)
+        workers = wait_for_workers(server, WORKERS if multiprocess else 0)
+        # Granian serves from one child process, the others from their own.
+        workers = workers or {server.process.pid}
+        yield Booted(
+            name=f"{project.answers['server']}-{process_model}-{database}",
+            project=project,
+            server=server,
+            database=database,
+            server_url=server_url,
+            database_url=database_url,
+            headers=sign_in(server.base_url),
+            workers=workers,
+            temporary=temporary,
+        )
 
 
 @dataclass
@@ -296,14 +324,16 @@ def count_by_path(outcomes: list[Outcome]) -> dict[str, int]:
 
 @pytest.mark.parametrize("pair", PAIRS, ids=PAIR_IDS)
 def test_pair_survives_load_outage_and_sigterm(
-    pair: tuple[str, str, str, bool],
+    pair: tuple[str, str, str, str, bool],
     render: Render,
     postgres_server_url: str,
     tmp_path: Path,
 ) -> None:
     with booted_pair(pair, render, postgres_server_url, tmp_path) as booted:
         check_load(booted)
-        check_database_outage(booted)
+        # Only a database server drops connections; SQLite is a local file.
+        if booted.server_url is not None:
+            check_database_outage(booted, booted.server_url)
         check_sigterm_under_load(booted)
 
 
@@ -333,7 +363,7 @@ def check_load(booted: Booted) -> None:
     assert not PROBLEM_LINE.search(log), log
 
 
-def check_database_outage(booted: Booted) -> None:
+def check_database_outage(booted: Booted, server_url: str) -> None:
     """Drop the database under load: 503s, recovery, no write lost."""
     # The outage: the database refuses new connections and every connection
     # the service has open is terminated, from a separate connection on the
@@ -352,12 +382,12 @@ def check_database_outage(booted: Booted) -> None:
         time.sleep(LEAD_SECONDS)
         outage_start = time.monotonic()
         try:
-            rows = booted.project.postgres_query(booted.server_url, close)
+            rows = booted.project.postgres_query(server_url, close)
             terminated = int(str(rows[0][0]))
             unavailable = poll_ready(server, 503, OUTAGE_DETECT_TIMEOUT)
             detected = time.monotonic() - outage_start
         finally:
-            booted.project.postgres_query(booted.server_url, reopen)
+            booted.project.postgres_query(server_url, reopen)
         reopened = time.monotonic()
         poll_ready(server, 200, RECOVERY_TIMEOUT)
         recovery = time.monotonic() - reopened
