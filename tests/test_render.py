@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from tests.conftest import Render
 from tests.project import RenderedProject
 
 # `${{ ... }}` is a GitHub Actions expression, not Jinja.
@@ -62,3 +65,36 @@ def test_text_files_end_with_one_newline(default_project: RenderedProject) -> No
         assert data.endswith(b"\n"), f"{relpath} does not end with a newline"
         assert not data.endswith(b"\n\n"), f"{relpath} ends with a blank line"
         assert b"\r\n" not in data, f"{relpath} has CRLF line endings"
+
+
+# A package name of 17 characters, the longest for which the questionnaire's
+# help promises ruff-clean files, on two variants with many imports.
+LONG_NAME = "Inventory Service"
+LONG_NAME_VARIANTS = {
+    "sqlite-gunicorn": {
+        "database": "sqlite",
+        "db_api": "sync",
+        "migrations": False,
+        "auth": ["basic", "api_key"],
+        "process_model": "gunicorn",
+    },
+    "postgresql-granian": {
+        "database": "postgresql",
+        "auth": ["basic", "jwt", "api_key"],
+        "opentelemetry": True,
+        "server": "granian",
+        "process_model": "workers",
+    },
+}
+
+
+@pytest.mark.parametrize("check", ["ruff check", "ruff format"])
+@pytest.mark.parametrize("variant", list(LONG_NAME_VARIANTS))
+def test_long_package_name_passes_ruff(
+    render: Render, variant: str, check: str
+) -> None:
+    project = render(project_name=LONG_NAME, **LONG_NAME_VARIANTS[variant])
+    package = project.answers["package_name"]
+    assert package == "inventory_service", project.answers
+    assert len(package) == 17, package
+    project.check(check)
